@@ -1,0 +1,53 @@
+"""Command line of the course: ``python -m iotlab COMMAND`` or ``iotlab COMMAND``.
+
+Each command lives in its own module and parses its own options, so that
+``iotlab reproduce --help`` shows only what ``reproduce`` takes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+#: Command name -> (module that implements it, one-line help).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "reproduce": (
+        "iotlab.reproduce",
+        "run the paper's experiment (seven models) and write results",
+    ),
+    "twin-report": (
+        "iotlab.report",
+        "measure how closely the offline twin matches real rows",
+    ),
+    "build-lessons": (
+        "iotlab.lessons",
+        "generate the student lessons from the instructor solutions",
+    ),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: iotlab COMMAND [options]", "", "commands:"]
+    for name, (_, help_text) in COMMANDS.items():
+        lines.append(f"  {name:<14} {help_text}")
+    lines.append("")
+    lines.append("Run `iotlab COMMAND --help` for the options of one command.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the command named by the first argument and return its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"iotlab: unknown command {name!r}.\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
