@@ -4,11 +4,11 @@ Every other module takes column names, dtypes, labels and column groups from
 here, so that the loader, the offline twin and the preprocessing steps agree
 on one definition.
 
-The canonical dtypes follow the notation of the published CSV: columns that
-the file writes without a decimal point are integers, columns that CICFlowMeter
-computes as a maximum, minimum or sum of integer packet lengths or microsecond
-times are integers too (their values are whole numbers written as ``1933.0``),
-and every other numeric column is ``float64``. Text columns are pandas
+The canonical dtypes follow the notation of the published CSV. Columns that
+the file writes without a decimal point are integers. Columns that
+CICFlowMeter computes as a maximum, minimum or sum of integer packet lengths
+or microsecond times are integers too, because their values are whole numbers
+written as ``1933.0``. Every other numeric column is ``float64``. Text columns are pandas
 ``string`` (identifiers), ``datetime64[s]`` (``Timestamp``) or a categorical
 with a fixed set of categories (``Label``, ``Connection Type``).
 """
@@ -194,7 +194,7 @@ TIME_COLUMNS: tuple[str, ...] = (
     "Idle Max",
     "Idle Min",
 )
-#: Rate columns that hold inf or NaN for zero-duration flows.
+#: Rate columns that contain inf or NaN for zero-duration flows.
 RATE_COLUMNS: tuple[str, ...] = ("Flow Bytes/s", "Flow Packets/s")
 #: Columns that are constant over the whole published file. A sample can
 #: make other columns look constant, so decide constancy on training rows.
