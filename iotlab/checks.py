@@ -1,0 +1,626 @@
+"""Feedback a student can run on an exercise before submitting a lesson.
+
+Each lesson ends its exercises with a call such as::
+
+    from iotlab import checks
+    checks.check("02", "class_weights", class_weights)
+
+The check calls the student's function on small made-up inputs whose answers
+are known, and prints one line that starts with ``PASS``, ``FAIL`` or
+``TODO`` (the exercise still raises ``NotImplementedError``). A failure names
+the input and what went wrong, followed by a hint that points at the idea
+without giving the code. The graded test cells of the lesson are separate:
+these checks are feedback, not the grade.
+
+``available_checks()`` lists the exercises that have a check.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Result labels printed at the start of a check's output.
+PASS, FAIL, TODO = "PASS", "FAIL", "TODO"
+
+
+class UnknownCheckError(ValueError):
+    """A lesson or exercise name that has no check."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check: ``status`` is ``"PASS"``, ``"FAIL"`` or ``"TODO"``."""
+
+    lesson: str
+    exercise: str
+    status: str
+    problems: tuple[str, ...] = ()
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True when every check of the exercise passed."""
+        return self.status == PASS
+
+    def report(self) -> str:
+        """Format the result as the lines that :func:`check` prints."""
+        head = f"{self.status}  lesson {self.lesson}, {self.exercise}"
+        if self.status == PASS:
+            return f"{head}: all checks passed."
+        if self.status == TODO:
+            return (
+                f"{head}: not done yet. Replace `raise NotImplementedError()` "
+                "with your code, run the cell, then run this check again."
+            )
+        lines = [f"{head}:"]
+        lines.extend(f"  - {problem}" for problem in self.problems)
+        if self.hint:
+            lines.append(f"  Hint: {self.hint}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Check:
+    function: Callable[[Any], list[str]]
+    hint: str
+    description: str = ""
+
+
+_CHECKS: dict[tuple[str, str], _Check] = {}
+
+
+def _register(lesson: str, exercise: str, hint: str, description: str):
+    def decorator(function: Callable[[Any], list[str]]):
+        _CHECKS[(lesson, exercise)] = _Check(function, hint, description)
+        return function
+
+    return decorator
+
+
+class _NotDone(Exception):
+    """The student's function still raises NotImplementedError."""
+
+
+def _call(function: Callable, *args, **kwargs):
+    """Call the student's function, turning NotImplementedError into _NotDone."""
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError as error:
+        raise _NotDone from error
+
+
+def _describe_error(name: str, error: Exception) -> str:
+    return f"`{name}` raised {type(error).__name__}: {error}"
+
+
+def _is_close(value: Any, expected: float, tolerance: float = 1e-9) -> bool:
+    try:
+        return math.isclose(
+            float(value), expected, rel_tol=tolerance, abs_tol=tolerance
+        )
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------
+# 00_setup
+
+
+def _installed_versions() -> dict[str, str]:
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "tensorflow": tf.__version__,
+    }
+
+
+@_register(
+    "00",
+    "environment_report",
+    hint="Read each package's `__version__`, `platform.python_version()` for "
+    "Python, and `tf.config.list_physical_devices('GPU')` for the device.",
+    description="environment_report() -> dict of versions and the device",
+)
+def _check_environment_report(environment_report: Callable) -> list[str]:
+    import tensorflow as tf
+
+    report = _call(environment_report)
+    if not isinstance(report, dict):
+        return [
+            f"`environment_report()` returned {type(report).__name__}, expected a dict."
+        ]
+    problems = []
+    for key, version in _installed_versions().items():
+        if key not in report:
+            problems.append(f"the key {key!r} is missing.")
+        elif str(report[key]) != version:
+            problems.append(
+                f"{key!r} is {report[key]!r}, but the installed version is {version!r}."
+            )
+    expected_device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
+    if report.get("device") != expected_device:
+        problems.append(
+            f"'device' is {report.get('device')!r}; this machine's answer is {expected_device!r}."
+        )
+    return problems
+
+
+def _frame_with_labels(labels: list[str], source: str) -> pd.DataFrame:
+    from iotlab import schema
+
+    frame = pd.DataFrame(
+        {
+            "Flow Duration": np.arange(len(labels), dtype="int64"),
+            "Label": pd.Categorical(labels, dtype=schema.LABEL_DTYPE),
+        }
+    )
+    frame.attrs["source"] = source
+    return frame
+
+
+@_register(
+    "00",
+    "describe_frame",
+    hint="`Label` is categorical: `value_counts()` also lists the classes with "
+    "zero rows. Count only the classes that occur. The data source is in "
+    "`df.attrs['source']`.",
+    description="describe_frame(df) -> dict with rows, columns, classes, source",
+)
+def _check_describe_frame(describe_frame: Callable) -> list[str]:
+    frame = _frame_with_labels(["Benign", "Benign", "Port Scan", "UDP Flood"], "twin")
+    summary = _call(describe_frame, frame)
+    if not isinstance(summary, dict):
+        return [
+            f"`describe_frame(df)` returned {type(summary).__name__}, expected a dict."
+        ]
+    expected = {"rows": 4, "columns": 2, "classes": 3, "source": "twin"}
+    problems = []
+    for key, value in expected.items():
+        if key not in summary:
+            problems.append(f"the key {key!r} is missing.")
+        elif summary[key] != value:
+            problems.append(
+                f"for a 4-row, 2-column frame with the labels Benign, Benign, "
+                f"Port Scan, UDP Flood, {key!r} is {summary[key]!r}; expected {value!r}."
+            )
+    return problems
+
+
+@_register(
+    "00",
+    "scale_to_full",
+    hint="Assume the time grows in proportion to the number of rows, and check "
+    "`sample_rows` before you divide by it.",
+    description="scale_to_full(seconds, sample_rows, full_rows) -> seconds",
+)
+def _check_scale_to_full(scale_to_full: Callable) -> list[str]:
+    problems = []
+    for seconds, sample_rows, full_rows, expected in [
+        (2.0, 1_000, 4_000, 8.0),
+        (1.5, 20_000, 1_231_411, 1.5 * 1_231_411 / 20_000),
+        (0.0, 10, 100, 0.0),
+    ]:
+        value = _call(scale_to_full, seconds, sample_rows, full_rows)
+        if not _is_close(value, expected):
+            problems.append(
+                f"scale_to_full({seconds}, {sample_rows}, {full_rows}) returned "
+                f"{value!r}; expected {expected:.6g}."
+            )
+    for bad_rows in (0, -5):
+        try:
+            _call(scale_to_full, 1.0, bad_rows, 100)
+        except _NotDone:
+            raise
+        except ValueError:
+            continue
+        except Exception as error:  # noqa: BLE001 (any other error is the student's bug)
+            problems.append(
+                f"scale_to_full(1.0, {bad_rows}, 100) should raise ValueError; "
+                + _describe_error("scale_to_full", error)
+            )
+            continue
+        problems.append(f"scale_to_full(1.0, {bad_rows}, 100) should raise ValueError.")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# 01_dataset
+
+
+@_register(
+    "01",
+    "class_counts",
+    hint="`Label` is categorical, so `value_counts()` keeps classes with zero "
+    "rows; drop them. `value_counts()` already sorts largest first.",
+    description="class_counts(labels) -> Series of rows per class, largest first",
+)
+def _check_class_counts(class_counts: Callable) -> list[str]:
+    frame = _frame_with_labels(
+        ["Benign", "Port Scan", "Port Scan", "Port Scan", "UDP Flood", "Benign"], "twin"
+    )
+    counts = _call(class_counts, frame["Label"])
+    if not isinstance(counts, pd.Series):
+        return [
+            f"`class_counts` returned {type(counts).__name__}, expected a pandas Series."
+        ]
+    expected = {"Port Scan": 3, "Benign": 2, "UDP Flood": 1}
+    problems = []
+    as_dict = {str(key): int(value) for key, value in counts.items()}
+    if as_dict != expected:
+        problems.append(
+            "for the labels Benign, Port Scan x3, UDP Flood, Benign the counts are "
+            f"{as_dict}; expected {expected}."
+        )
+    if list(counts.to_numpy()) != sorted(counts.to_numpy(), reverse=True):
+        problems.append("the counts are not sorted largest first.")
+    return problems
+
+
+@_register(
+    "01",
+    "imbalance_ratio",
+    hint="Divide the largest count by the smallest count that is above zero.",
+    description="imbalance_ratio(counts) -> largest / smallest non-zero count",
+)
+def _check_imbalance_ratio(imbalance_ratio: Callable) -> list[str]:
+    problems = []
+    cases = [
+        (pd.Series({"a": 100, "b": 10, "c": 1}), 100.0),
+        (pd.Series({"a": 6, "b": 0, "c": 3}), 2.0),
+        (pd.Series({"a": 7}), 1.0),
+    ]
+    for counts, expected in cases:
+        value = _call(imbalance_ratio, counts)
+        if not _is_close(value, expected):
+            problems.append(
+                f"for counts {counts.to_dict()} the ratio is {value!r}; expected {expected}."
+            )
+    return problems
+
+
+@_register(
+    "01",
+    "non_finite_counts",
+    hint="`np.isfinite` is False for inf, -inf and NaN. Look only at numeric "
+    "columns (`select_dtypes('number')`), keep the columns with at least one "
+    "such value, and sort largest first.",
+    description="non_finite_counts(df) -> Series of inf/NaN counts per column",
+)
+def _check_non_finite_counts(non_finite_counts: Callable) -> list[str]:
+    frame = pd.DataFrame(
+        {
+            "clean": [1.0, 2.0, 3.0, 4.0],
+            "rate": [np.inf, np.nan, 1.0, -np.inf],
+            "ratio": [np.nan, 0.5, 0.5, 0.5],
+            "name": pd.array(["a", "b", None, "d"], dtype="string"),
+        }
+    )
+    counts = _call(non_finite_counts, frame)
+    if not isinstance(counts, pd.Series):
+        return [
+            f"`non_finite_counts` returned {type(counts).__name__}, expected a pandas Series."
+        ]
+    expected = {"rate": 3, "ratio": 1}
+    as_dict = {str(key): int(value) for key, value in counts.items()}
+    problems = []
+    if as_dict != expected:
+        problems.append(
+            "for a frame with a clean column, a column with inf, NaN and -inf "
+            f"('rate'), a column with one NaN ('ratio') and a text column, the "
+            f"counts are {as_dict}; expected {expected}."
+        )
+    if list(counts.to_numpy()) != sorted(counts.to_numpy(), reverse=True):
+        problems.append("the counts are not sorted largest first.")
+    return problems
+
+
+@_register(
+    "01",
+    "parse_capture_time",
+    hint="Try one explicit format at a time with `pd.to_datetime(text, "
+    "format=...)`. A date outside the capture (30 Oct to 3 Nov 2023) was "
+    "written with day and month swapped.",
+    description="parse_capture_time(text) -> pandas Timestamp",
+)
+def _check_parse_capture_time(parse_capture_time: Callable) -> list[str]:
+    cases = {
+        "2023-10-30 08:15:00": pd.Timestamp("2023-10-30 08:15:00"),
+        "31/10/2023 01:02:03 PM": pd.Timestamp("2023-10-31 13:02:03"),
+        "03/11/2023 11:59:59 AM": pd.Timestamp("2023-11-03 11:59:59"),
+        "2023-01-11 10:00:00": pd.Timestamp("2023-11-01 10:00:00"),
+        "2023-02-11 23:30:05": pd.Timestamp("2023-11-02 23:30:05"),
+    }
+    problems = []
+    for text, expected in cases.items():
+        try:
+            value = _call(parse_capture_time, text)
+        except _NotDone:
+            raise
+        except Exception as error:  # noqa: BLE001 (reported to the student)
+            problems.append(
+                f"for {text!r}: " + _describe_error("parse_capture_time", error)
+            )
+            continue
+        if not isinstance(value, pd.Timestamp) or value != expected:
+            problems.append(f"{text!r} gave {value!r}; expected {expected}.")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# 02_preprocessing
+
+
+def _labelled_table(seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(["big", "middle", "small"], [60, 30, 10])
+    X = pd.DataFrame(
+        {
+            "size": rng.integers(0, 1_000, labels.size),
+            "rate": rng.normal(5.0, 2.0, labels.size),
+        }
+    )
+    return X, pd.Series(labels, name="Label")
+
+
+@_register(
+    "02",
+    "split",
+    hint="`train_test_split` takes `stratify=` and `random_state=`. Stratify on "
+    "the labels so that every class keeps its share on both sides.",
+    description="split(X, y, test_size, seed) -> X_train, X_test, y_train, y_test",
+)
+def _check_split(split: Callable) -> list[str]:
+    X, y = _labelled_table()
+    result = _call(split, X, y, 0.2, 0)
+    if not isinstance(result, (tuple, list)) or len(result) != 4:
+        return ["`split` must return four values: X_train, X_test, y_train, y_test."]
+    X_train, X_test, y_train, y_test = result
+    problems = []
+    if len(X_train) != 80 or len(X_test) != 20:
+        problems.append(
+            f"with 100 rows and test_size 0.2 the sides have {len(X_train)} and "
+            f"{len(X_test)} rows; expected 80 and 20."
+        )
+    if len(y_train) != len(X_train) or len(y_test) != len(X_test):
+        problems.append("X and y of one side have different lengths.")
+        return problems
+    if not X_train.index.equals(y_train.index) or not X_test.index.equals(y_test.index):
+        problems.append("the rows of X and y no longer match (their indexes differ).")
+    if set(X_train.index) & set(X_test.index):
+        problems.append("some rows are on both sides of the split.")
+    expected_test = {"big": 12, "middle": 6, "small": 2}
+    test_counts = {
+        str(key): int(value) for key, value in pd.Series(y_test).value_counts().items()
+    }
+    if test_counts != expected_test:
+        problems.append(
+            f"the test side holds {test_counts} for 60 big, 30 middle and 10 small "
+            f"rows; a stratified split gives {expected_test}."
+        )
+    again = _call(split, X, y, 0.2, 0)
+    if not again[1].index.equals(X_test.index):
+        problems.append("two calls with the same seed gave different splits.")
+    return problems
+
+
+@_register(
+    "02",
+    "min_max",
+    hint="Learn each column's minimum and maximum from the training rows only, "
+    "then compute (x - min) / (max - min). A column with max == min has no "
+    "range: give it 0 instead of dividing by zero.",
+    description="fit_min_max(X_train) -> (minimum, maximum); min_max_scale(X, minimum, maximum)",
+)
+def _check_min_max(functions: tuple[Callable, Callable]) -> list[str]:
+    if not isinstance(functions, tuple) or len(functions) != 2:
+        return ["pass both functions: `(fit_min_max, min_max_scale)`."]
+    fit_min_max, min_max_scale = functions
+    X_train = pd.DataFrame(
+        {"a": [0.0, 5.0, 10.0], "b": [2.0, 2.0, 2.0], "c": [-1.0, 0.0, 3.0]}
+    )
+    X_test = pd.DataFrame({"a": [20.0, -10.0], "b": [2.0, 4.0], "c": [1.0, 1.0]})
+    learned = _call(fit_min_max, X_train)
+    if not isinstance(learned, tuple) or len(learned) != 2:
+        return ["`fit_min_max` must return two values: the minimum and the maximum."]
+    minimum, maximum = learned
+    problems = []
+    if list(pd.Series(minimum).to_numpy()) != [0.0, 2.0, -1.0]:
+        problems.append(
+            f"the minimum of the training columns a, b, c is {list(pd.Series(minimum))}; "
+            "expected [0.0, 2.0, -1.0]."
+        )
+    if list(pd.Series(maximum).to_numpy()) != [10.0, 2.0, 3.0]:
+        problems.append(
+            f"the maximum of the training columns a, b, c is {list(pd.Series(maximum))}; "
+            "expected [10.0, 2.0, 3.0]."
+        )
+    scaled_train = _call(min_max_scale, X_train, minimum, maximum)
+    scaled_test = _call(min_max_scale, X_test, minimum, maximum)
+    for name, scaled, expected in [
+        (
+            "training",
+            scaled_train,
+            [[0.0, 0.0, 0.0], [0.5, 0.0, 0.25], [1.0, 0.0, 1.0]],
+        ),
+        ("test", scaled_test, [[2.0, 0.0, 0.5], [-1.0, 0.0, 0.5]]),
+    ]:
+        if not isinstance(scaled, pd.DataFrame):
+            problems.append(
+                f"scaling the {name} rows returned {type(scaled).__name__}, expected a DataFrame."
+            )
+            continue
+        values = scaled.to_numpy(dtype=float)
+        if values.shape != np.shape(expected) or not np.allclose(
+            values, expected, equal_nan=False
+        ):
+            problems.append(
+                f"the scaled {name} rows are {values.tolist()}; expected {expected}."
+            )
+    if isinstance(scaled_test, pd.DataFrame) and list(scaled_test.columns) != [
+        "a",
+        "b",
+        "c",
+    ]:
+        problems.append("the scaled frame lost its column names.")
+    return problems
+
+
+@_register(
+    "02",
+    "class_weights",
+    hint="w_i = N / (C * N_i): N training rows, C classes present, N_i rows of "
+    "class i. Rarer classes get larger weights, and the weights averaged over "
+    "the rows give 1.",
+    description="class_weights(y_train) -> dict class -> weight",
+)
+def _check_class_weights(class_weights: Callable) -> list[str]:
+    problems = []
+    cases = [
+        (pd.Series(["a", "a", "a", "b"]), {"a": 4 / 6, "b": 2.0}),
+        (pd.Series([0, 0, 1, 1, 2, 2]), {0: 1.0, 1: 1.0, 2: 1.0}),
+        (
+            pd.Series(["x"] * 90 + ["y"] * 9 + ["z"]),
+            {"x": 100 / 270, "y": 100 / 27, "z": 100 / 3},
+        ),
+    ]
+    for y, expected in cases:
+        weights = _call(class_weights, y)
+        if not isinstance(weights, dict):
+            return [
+                f"`class_weights` returned {type(weights).__name__}, expected a dict."
+            ]
+        if set(weights) != set(expected):
+            problems.append(
+                f"for y = {y.value_counts().to_dict()} the keys are {sorted(weights)}; "
+                f"expected one key per class: {sorted(expected)}."
+            )
+            continue
+        wrong = {
+            key: weights[key]
+            for key in expected
+            if not _is_close(weights[key], expected[key])
+        }
+        if wrong:
+            rounded = {key: round(value, 4) for key, value in expected.items()}
+            problems.append(
+                f"for y = {y.value_counts().to_dict()} the weights are "
+                f"{ {key: round(float(value), 4) for key, value in weights.items()} }; expected {rounded}."
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------
+# Entry points
+
+
+def _lesson_key(lesson: str | int) -> str:
+    text = str(lesson).strip()
+    if text.isdigit():
+        return text.zfill(2)
+    return text[:2]
+
+
+def available_checks() -> dict[str, list[str]]:
+    """List the exercises that have a check, by lesson number.
+
+    Returns
+    -------
+    dict
+        Lesson number (``"00"``, ``"01"``, ...) -> exercise names.
+    """
+    listing: dict[str, list[str]] = {}
+    for lesson, exercise in _CHECKS:
+        listing.setdefault(lesson, []).append(exercise)
+    return listing
+
+
+def run_check(lesson: str | int, exercise: str, answer: Any) -> CheckResult:
+    """Run one exercise's check and return its result without printing.
+
+    Parameters
+    ----------
+    lesson : str or int
+        Lesson number or folder name: ``"02"``, ``2`` or ``"02_preprocessing"``.
+    exercise : str
+        Exercise name, as listed by :func:`available_checks`.
+    answer : object
+        What the exercise asks for, usually the student's function.
+
+    Returns
+    -------
+    CheckResult
+
+    Raises
+    ------
+    UnknownCheckError
+        When the lesson has no check of that name.
+    """
+    key = (_lesson_key(lesson), exercise)
+    if key not in _CHECKS:
+        known = ", ".join(available_checks().get(key[0], [])) or "none"
+        raise UnknownCheckError(
+            f"No check named {exercise!r} for lesson {key[0]}. Checks of that lesson: {known}."
+        )
+    registered = _CHECKS[key]
+    try:
+        problems = registered.function(answer)
+    except _NotDone:
+        return CheckResult(key[0], exercise, TODO)
+    except Exception as error:  # noqa: BLE001 (the student's code failed; report it)
+        problems = [_describe_error(exercise, error)]
+    status = FAIL if problems else PASS
+    return CheckResult(key[0], exercise, status, tuple(problems), registered.hint)
+
+
+def check(lesson: str | int, exercise: str, answer: Any) -> bool:
+    """Check an exercise, print ``PASS``, ``FAIL`` or ``TODO`` with hints, and
+    return whether it passed.
+
+    Parameters
+    ----------
+    lesson : str or int
+        Lesson number or folder name: ``"02"``, ``2`` or ``"02_preprocessing"``.
+    exercise : str
+        Exercise name, as listed by :func:`available_checks`.
+    answer : object
+        What the exercise asks for, usually the student's function.
+
+    Returns
+    -------
+    bool
+        True when every check passed.
+
+    Examples
+    --------
+    >>> from iotlab import checks
+    >>> def class_weights(y):
+    ...     raise NotImplementedError()
+    >>> checks.check("02", "class_weights", class_weights)
+    TODO  lesson 02, class_weights: not done yet. Replace `raise NotImplementedError()` with your code, run the cell, then run this check again.
+    False
+    """
+    result = run_check(lesson, exercise, answer)
+    print(result.report())
+    return result.passed
+
+
+def check_class_weights(class_weights: Callable) -> bool:
+    """Check lesson 02's ``class_weights(y_train)``; see :func:`check`."""
+    return check("02", "class_weights", class_weights)
+
+
+def check_min_max(fit_min_max: Callable, min_max_scale: Callable) -> bool:
+    """Check lesson 02's ``fit_min_max`` and ``min_max_scale``; see :func:`check`."""
+    return check("02", "min_max", (fit_min_max, min_max_scale))

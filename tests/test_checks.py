@@ -1,0 +1,202 @@
+"""The student self-checks in iotlab.checks: correct answers pass, stubs report
+TODO, wrong answers fail with a hint."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from iotlab import checks
+
+
+def not_done(*args, **kwargs):
+    raise NotImplementedError()
+
+
+# Correct answers, written as a student would.
+
+
+def environment_report():
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "tensorflow": tf.__version__,
+        "device": "GPU" if tf.config.list_physical_devices("GPU") else "CPU",
+    }
+
+
+def describe_frame(df):
+    labels = df["Label"].value_counts()
+    return {
+        "rows": len(df),
+        "columns": df.shape[1],
+        "classes": int((labels > 0).sum()),
+        "source": df.attrs["source"],
+    }
+
+
+def scale_to_full(seconds, sample_rows, full_rows):
+    if sample_rows <= 0:
+        raise ValueError(f"sample_rows must be positive, got {sample_rows}")
+    return seconds * full_rows / sample_rows
+
+
+def class_counts(labels):
+    counts = labels.value_counts()
+    return counts[counts > 0]
+
+
+def imbalance_ratio(counts):
+    present = counts[counts > 0]
+    return present.max() / present.min()
+
+
+def non_finite_counts(df):
+    numeric = df.select_dtypes("number")
+    counts = (~np.isfinite(numeric)).sum()
+    return counts[counts > 0].sort_values(ascending=False)
+
+
+def parse_capture_time(text):
+    for pattern in ("%Y-%m-%d %H:%M:%S", "%d/%m/%Y %I:%M:%S %p"):
+        try:
+            parsed = pd.to_datetime(text, format=pattern)
+            break
+        except ValueError:
+            continue
+    if parsed.month < 10:
+        parsed = parsed.replace(month=parsed.day, day=parsed.month)
+    return parsed
+
+
+def split(X, y, test_size, seed):
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
+
+
+def fit_min_max(X_train):
+    return X_train.min(), X_train.max()
+
+
+def min_max_scale(X, minimum, maximum):
+    span = maximum - minimum
+    scaled = (X - minimum) / span.replace(0, 1)
+    scaled.loc[:, span == 0] = 0.0
+    return scaled
+
+
+def class_weights(y_train):
+    counts = pd.Series(y_train).value_counts()
+    return {
+        label: len(y_train) / (len(counts) * count) for label, count in counts.items()
+    }
+
+
+CORRECT = {
+    ("00", "environment_report"): environment_report,
+    ("00", "describe_frame"): describe_frame,
+    ("00", "scale_to_full"): scale_to_full,
+    ("01", "class_counts"): class_counts,
+    ("01", "imbalance_ratio"): imbalance_ratio,
+    ("01", "non_finite_counts"): non_finite_counts,
+    ("01", "parse_capture_time"): parse_capture_time,
+    ("02", "split"): split,
+    ("02", "min_max"): (fit_min_max, min_max_scale),
+    ("02", "class_weights"): class_weights,
+}
+
+# Plausible mistakes, one per exercise.
+WRONG = {
+    ("00", "environment_report"): lambda: {"python": "3"},
+    ("00", "describe_frame"): lambda df: {
+        "rows": len(df),
+        "columns": df.shape[1],
+        "classes": df["Label"].value_counts().size,
+        "source": "twin",
+    },
+    ("00", "scale_to_full"): lambda seconds, sample_rows, full_rows: seconds,
+    ("01", "class_counts"): lambda labels: labels.value_counts(),
+    ("01", "imbalance_ratio"): lambda counts: counts.max() / counts.min(),
+    ("01", "non_finite_counts"): lambda df: df.isna().sum(),
+    ("01", "parse_capture_time"): lambda text: pd.to_datetime(text, format="mixed"),
+    ("02", "split"): lambda X, y, test_size, seed: tuple(
+        __import__("sklearn.model_selection").model_selection.train_test_split(
+            X, y, test_size=test_size, random_state=seed
+        )
+    ),
+    ("02", "min_max"): (
+        lambda X: (X.min(), X.max()),
+        lambda X, minimum, maximum: (X - X.min()) / (X.max() - X.min()),
+    ),
+    ("02", "class_weights"): lambda y: {
+        label: 1 / count for label, count in pd.Series(y).value_counts().items()
+    },
+}
+
+
+def test_every_check_has_cases():
+    registered = {
+        (lesson, exercise)
+        for lesson, exercises in checks.available_checks().items()
+        for exercise in exercises
+    }
+    assert registered == set(CORRECT)
+    assert registered == set(WRONG)
+
+
+@pytest.mark.parametrize("key", sorted(CORRECT), ids="-".join)
+def test_correct_answer_passes(key, capsys):
+    result = checks.run_check(*key, CORRECT[key])
+    assert result.problems == ()
+    assert result.status == checks.PASS
+
+
+@pytest.mark.parametrize("key", sorted(WRONG), ids="-".join)
+def test_wrong_answer_fails_with_hint(key):
+    result = checks.run_check(*key, WRONG[key])
+    assert result.status == checks.FAIL
+    assert result.problems
+    assert result.hint
+    assert "Hint:" in result.report()
+
+
+@pytest.mark.parametrize("key", sorted(CORRECT), ids="-".join)
+def test_stub_reports_todo(key):
+    answer = (not_done, not_done) if isinstance(CORRECT[key], tuple) else not_done
+    result = checks.run_check(*key, answer)
+    assert result.status == checks.TODO
+    assert "NotImplementedError" in result.report()
+
+
+def test_check_prints_and_returns(capsys):
+    assert checks.check("02", "class_weights", class_weights) is True
+    assert capsys.readouterr().out.startswith("PASS  lesson 02, class_weights")
+    assert checks.check("02_preprocessing", "class_weights", not_done) is False
+    assert capsys.readouterr().out.startswith("TODO")
+
+
+def test_lesson_given_as_number():
+    assert checks.run_check(2, "class_weights", class_weights).passed
+
+
+def test_student_error_is_reported():
+    def broken(y):
+        raise KeyError("Label")
+
+    result = checks.run_check("02", "class_weights", broken)
+    assert result.status == checks.FAIL
+    assert "KeyError" in result.problems[0]
+
+
+def test_unknown_exercise_names_known_ones():
+    with pytest.raises(checks.UnknownCheckError, match="class_weights"):
+        checks.run_check("02", "no_such_exercise", class_weights)
