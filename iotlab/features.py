@@ -16,6 +16,10 @@ max_samples=50_000, seed=0)``
     sklearn ``RFE`` with a fast tree estimator, a fractional step and an
     optional stratified subsample of the training rows; ``removed_`` and
     ``kept_`` list the columns.
+``make_feature_pipeline(feature_set="paper", threshold=0.9, n_features=20,
+seed=0) -> Pipeline``
+    clean -> scale -> correlation filter -> RFE, outputting DataFrames, never
+    fewer than ``MIN_CONV_FEATURES`` columns unless the input has fewer.
 ``MIN_CONV_FEATURES = 10`` and ``check_conv_features(n_features)``
     The convolutional models need at least 10 input features; fewer raises
     ``TooFewFeaturesError``.
@@ -29,10 +33,11 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.feature_selection import RFE
+from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
-from iotlab.preprocessing import subsample_rows
+from iotlab.preprocessing import make_preprocessor, subsample_rows
 
 logger = logging.getLogger(__name__)
 
@@ -343,3 +348,57 @@ class RFESelector(TransformerMixin, BaseEstimator):
         """Return the names of the selected features."""
         check_is_fitted(self, "support_")
         return np.asarray(self.kept_, dtype=object)
+
+
+def make_feature_pipeline(
+    feature_set: str = "paper",
+    threshold: float = 0.9,
+    n_features: int = 20,
+    seed: int = 0,
+    rfe_max_samples: int | None = 50_000,
+    clip: bool = False,
+) -> Pipeline:
+    """Build the whole feature pipeline: clean, scale, correlation filter, RFE.
+
+    Fit it on training rows only (``fit(X_train, y_train)``). The correlation
+    filter and RFE keep at least ``MIN_CONV_FEATURES`` columns, so the result
+    feeds the convolutional models, unless the feature set itself has fewer
+    varying columns.
+
+    Parameters
+    ----------
+    feature_set : {"paper", "flow"}
+        See ``iotlab.preprocessing.FEATURE_SETS``.
+    threshold : float, default 0.9
+        |r| above which the correlation filter drops a column.
+    n_features : int, default 20
+        Columns RFE keeps (raised to ``MIN_CONV_FEATURES`` if lower).
+    seed : int, default 0
+    rfe_max_samples : int or None, default 50_000
+        Training rows RFE is fitted on (a stratified subsample).
+    clip : bool, default False
+        Clip scaled test values to [0, 1].
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Steps ``clean``, ``scale``, ``correlation``, ``rfe``; ``transform``
+        returns a DataFrame of the selected columns.
+    """
+    preprocessor = make_preprocessor(feature_set, clip=clip)
+    steps = [
+        *preprocessor.steps,
+        (
+            "correlation",
+            CorrelationFilter(threshold=threshold, min_features=MIN_CONV_FEATURES),
+        ),
+        (
+            "rfe",
+            RFESelector(
+                n_features_to_select=max(n_features, MIN_CONV_FEATURES),
+                max_samples=rfe_max_samples,
+                seed=seed,
+            ),
+        ),
+    ]
+    return Pipeline(steps).set_output(transform="pandas")
