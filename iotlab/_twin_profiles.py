@@ -27,6 +27,23 @@ FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
 #: and Dictionary Attack flows.
 ATTACKER = "192.168.1.45"
 
+# Column names used by the ``match`` predicates below.
+N_FWD, N_BWD = "Total Fwd Packet", "Total Bwd packets"
+FWD_BYTES = "Total Length of Fwd Packet"
+
+
+def _from_attacker(d):
+    return d["Src IP"] == ATTACKER
+
+
+def _from_lan(d):
+    return d["Src IP"].str.startswith("192.168.")
+
+
+# Every mode has a ``match`` predicate that picks, from real rows of its
+# class, the rows of this kind of flow (None: the rows that no earlier mode
+# of the class took). ``iotlab.calibration.derive`` uses them to measure the
+# figures of each mode.
 # Host specifications: a list of (address, weight), or one of the keywords
 # "public" (random routable IPv4), "lan" (random 192.168.1.2-254).
 # Port specifications: an int, a list of (port, weight), "ephemeral"
@@ -65,8 +82,20 @@ _SCAN_PADDED = {
 def _scan(src_ports):
     """Modes of the three nmap scans, which differ only in source port."""
     return [
-        {**_SCAN_PROBE, "w": 0.9, "src": [(ATTACKER, 1.0)], "sport": src_ports},
-        {**_SCAN_PADDED, "w": 0.1, "src": [(ATTACKER, 1.0)], "sport": src_ports},
+        {
+            **_SCAN_PROBE,
+            "w": 0.9,
+            "match": lambda d: d[FWD_BYTES] == 0,
+            "src": [(ATTACKER, 1.0)],
+            "sport": src_ports,
+        },
+        {
+            **_SCAN_PADDED,
+            "w": 0.1,
+            "match": lambda d: d[FWD_BYTES] > 0,
+            "src": [(ATTACKER, 1.0)],
+            "sport": src_ports,
+        },
     ]
 
 
@@ -161,6 +190,7 @@ MODES: dict[str, list[dict]] = {
             # window 64240, answered by RST-ACK.
             **_SCAN_PROBE,
             "w": 0.92,
+            "match": lambda d: (d[N_FWD] == 1) & (d[N_BWD] <= 1),
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dur": [3.42, 3.56, 3.78, 3.93, 4.03, 4.09, 4.25],
@@ -173,6 +203,7 @@ MODES: dict[str, list[dict]] = {
             # a short request (banner grab); not in the calibration rows.
             **_TCP_SESSION,
             "w": 0.08,
+            "match": None,
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": "lan_targets",
@@ -192,6 +223,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_NON_IP,
             "w": 0.8,
+            "match": lambda d: ~_from_lan(d),
             "src": "public_any",
             "dst": [
                 ("192.168.1.168", 0.6),
@@ -208,6 +240,7 @@ MODES: dict[str, list[dict]] = {
             # Echo replies from the victims to the spoofed sources.
             **_NON_IP,
             "w": 0.2,
+            "match": None,
             "src": [("192.168.1.168", 0.5), ("192.168.1.211", 0.5)],
             "dst": "public_any",
             "n_fwd": [2],
@@ -222,6 +255,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_UDP,
             "w": 0.8,
+            "match": lambda d: d[N_FWD] == 1,
             "src": [("192.168.1.211", 1.0)],
             "sport": "ephemeral",
             "dst": [("192.168.1.1", 1.0)],
@@ -236,6 +270,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_UDP,
             "w": 0.2,
+            "match": None,
             "src": [("192.168.1.211", 1.0)],
             "sport": "ephemeral",
             "dst": [("192.168.1.1", 1.0)],
@@ -255,6 +290,7 @@ MODES: dict[str, list[dict]] = {
     "SYN Flood": [
         {
             "w": 1.0,
+            "match": None,
             "proto": 6,
             "src": [("192.168.1.21", 0.4), ("192.168.1.25", 0.6)],
             "sport": 80,
@@ -279,6 +315,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_TCP_SESSION,
             "w": 0.4,
+            "match": lambda d: _from_attacker(d) & d[N_FWD].between(3, 8),
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": "slowloris_victims",
@@ -295,6 +332,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_TCP_SESSION,
             "w": 0.15,
+            "match": lambda d: _from_attacker(d) & (d[N_FWD] > 8),
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": "slowloris_victims",
@@ -312,6 +350,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_TCP_MIDFLOW,
             "w": 0.35,
+            "match": lambda d: _from_attacker(d) & (d[N_FWD] <= 2),
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": "slowloris_victims",
@@ -331,6 +370,7 @@ MODES: dict[str, list[dict]] = {
             # The victim's side of a slow connection, seen as its own flow.
             **_TCP_MIDFLOW,
             "w": 0.1,
+            "match": None,
             "src": "slowloris_victims",
             "sport": 80,
             "dst": [(ATTACKER, 1.0)],
@@ -353,6 +393,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_TCP_MIDFLOW,
             "w": 0.5,
+            "match": lambda d: _from_attacker(d) & (d[N_FWD] <= 2),
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": [("192.168.1.211", 0.6), ("192.168.1.212", 0.4)],
@@ -372,6 +413,7 @@ MODES: dict[str, list[dict]] = {
             # The server's half-closed side, source port 22.
             **_TCP_MIDFLOW,
             "w": 0.2,
+            "match": lambda d: d["Src Port"] == 22,
             "src": [("192.168.1.211", 0.5), ("192.168.1.212", 0.5)],
             "sport": 22,
             "dst": [(ATTACKER, 1.0)],
@@ -389,6 +431,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_TCP_SESSION,
             "w": 0.3,
+            "match": None,
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": [("192.168.1.211", 0.6), ("192.168.1.212", 0.4)],
@@ -411,6 +454,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_UDP,
             "w": 0.25,
+            "match": lambda d: d["Src IP"] == "192.168.1.168",
             "src": [("192.168.1.168", 1.0)],
             "sport": "any",
             "dst": "public_any",
@@ -425,6 +469,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_UDP,
             "w": 0.35,
+            "match": lambda d: d["Dst Port"] == 53,
             "src": [("192.168.1.211", 1.0)],
             "sport": "ephemeral",
             "dst": [("192.168.1.1", 1.0)],
@@ -439,6 +484,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_UDP,
             "w": 0.15,
+            "match": lambda d: d["Dst IP"] == "255.255.255.255",
             "src": [("192.168.1.183", 1.0)],
             "sport": 49154,
             "dst": [("255.255.255.255", 1.0)],
@@ -454,6 +500,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_TCP_MIDFLOW,
             "w": 0.15,
+            "match": lambda d: d["Protocol"] == 6,
             "src": [("192.168.1.183", 0.5), ("100.21.156.247", 0.5)],
             "sport": [(6372, 0.5), (8886, 0.5)],
             "dst": [("100.21.156.247", 0.5), ("192.168.1.183", 0.5)],
@@ -472,6 +519,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_NON_IP,
             "w": 0.1,
+            "match": None,
             "src": "lan",
             "dst": "lan",
             "n_fwd": [2, 2, 3],
@@ -486,6 +534,7 @@ MODES: dict[str, list[dict]] = {
         {
             **_NON_IP,
             "w": 1.0,
+            "match": None,
             "src": [("192.168.1.1", 0.5), ("192.168.1.129", 0.5)],
             "dst": [("192.168.1.7", 0.5), ("192.168.1.108", 0.5)],
             "n_fwd": [2, 2, 3, 3],
@@ -499,6 +548,7 @@ MODES: dict[str, list[dict]] = {
             # DNS look-ups to the router or a public resolver.
             **_UDP,
             "w": 0.26,
+            "match": lambda d: (d["Protocol"] == 17) & (d["Dst Port"] == 53),
             "src": [("192.168.1.211", 0.5), ("192.168.1.214", 0.5)],
             "sport": "ephemeral",
             "dst": [("192.168.1.1", 0.5), ("8.8.8.8", 0.5)],
@@ -514,6 +564,9 @@ MODES: dict[str, list[dict]] = {
             # HTTPS sessions of IoT devices to cloud services.
             **_TCP_SESSION,
             "w": 0.12,
+            "match": lambda d: (
+                (d["Protocol"] == 6) & (d["Dst Port"] == 443) & (d[N_FWD] >= 3)
+            ),
             "src": _LAN_CLIENTS,
             "sport": "ephemeral",
             "dst": _CLOUD,
@@ -529,6 +582,9 @@ MODES: dict[str, list[dict]] = {
             # Tails of HTTPS connections: a request and its answer, or ACKs.
             **_TCP_MIDFLOW,
             "w": 0.2,
+            "match": lambda d: (
+                (d["Protocol"] == 6) & (d["Dst Port"] == 443) & _from_lan(d)
+            ),
             "src": _LAN_CLIENTS,
             "sport": "ephemeral",
             "dst": _CLOUD,
@@ -544,6 +600,7 @@ MODES: dict[str, list[dict]] = {
             # Inbound connections from a remote service on port 30001 or 443.
             **_TCP_MIDFLOW,
             "w": 0.06,
+            "match": lambda d: ~_from_lan(d),
             "src": [("209.206.49.216", 0.6), ("3.217.147.217", 0.4)],
             "sport": [(30001, 0.6), (443, 0.4)],
             "dst": [("192.168.1.87", 0.6), ("192.168.1.43", 0.4)],
@@ -559,6 +616,9 @@ MODES: dict[str, list[dict]] = {
             # mDNS and SSDP announcements to multicast groups.
             **_UDP,
             "w": 0.08,
+            "match": lambda d: (
+                (d["Protocol"] == 17) & d["Dst IP"].str.match(r"2(24|39)\.")
+            ),
             "src": [("192.168.1.181", 0.5), ("192.168.1.11", 0.5)],
             "sport": [(5353, 0.5), (1900, 0.5)],
             "dst": [("224.0.0.251", 0.5), ("239.255.255.250", 0.5)],
@@ -575,6 +635,7 @@ MODES: dict[str, list[dict]] = {
             # 15 to 30 s.
             **_NON_IP,
             "w": 0.1,
+            "match": lambda d: d["Protocol"] == 0,
             "src": [
                 ("192.168.1.108", 0.4),
                 ("192.168.1.181", 0.3),
@@ -591,6 +652,7 @@ MODES: dict[str, list[dict]] = {
             # A local web service polled every 15 s with 6-byte requests.
             **_TCP_MIDFLOW,
             "w": 0.08,
+            "match": lambda d: d["Src Port"] == 8080,
             "src": [("192.168.1.9", 1.0)],
             "sport": 8080,
             "dst": [("192.168.1.1", 1.0)],
@@ -611,6 +673,7 @@ MODES: dict[str, list[dict]] = {
             # Outbound TCP retries of a device whose server does not answer.
             **_TCP_SESSION,
             "w": 0.08,
+            "match": lambda d: (d["Protocol"] == 6) & (d[N_BWD] == 0),
             "src": [("192.168.1.108", 0.5), ("192.168.1.21", 0.5)],
             "sport": "ephemeral",
             "dst": "public",
@@ -631,6 +694,7 @@ MODES: dict[str, list[dict]] = {
             # like the scans, which only the capture time tells apart.
             **_SCAN_PROBE,
             "w": 0.02,
+            "match": lambda d: _from_attacker(d),
             "src": [(ATTACKER, 1.0)],
             "sport": "ephemeral",
             "dst": "lan_targets",

@@ -23,8 +23,14 @@ once the identifiers are dropped.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
+import json
 import logging
+import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,15 +123,154 @@ CAPTURE_TIMES: dict[str, tuple[list[dt.date], list[float]]] = {
     ),
 }
 
-#: Rank correlation between packet count and duration within a mode.
+#: Correlation of normal scores between packet count and duration within a
+#: mode, where the calibration figures have no measured value.
 COUNT_DURATION_RHO = 0.6
 #: Correlation, in normal scores, between a flow's typical payload size and
 #: the size of each of its packets.
 PAYLOAD_FLOW_RHO = 0.8
 
 
+#: Packaged calibration figures, written by ``iotlab.calibration.derive``.
+CALIBRATION_PATH = Path(__file__).with_name("calibration") / "aci_iot_2023.json"
+#: Weight of the domain priors when blended with real figures, in pseudo-rows:
+#: a share measured on n real rows gets weight n / (n + PRIOR_ROWS).
+PRIOR_ROWS = 10
+#: Measured quantile ranges are widened at both ends by these margins, since
+#: a handful of real rows rarely contains the extremes of a class.
+DURATION_MARGIN_LOG10 = 0.15
+TIME_OF_DAY_MARGIN_S = 300.0
+
+
 class TwinError(ValueError):
     """Invalid request for a twin (too few rows, bad seed)."""
+
+
+@functools.cache
+def _packaged_calibration() -> str:
+    return CALIBRATION_PATH.read_text()
+
+
+def load_calibration(path: str | os.PathLike | None = None) -> dict:
+    """Read calibration figures written by ``iotlab.calibration.derive``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        A JSON file of figures; by default the packaged
+        ``iotlab/calibration/aci_iot_2023.json``.
+
+    Returns
+    -------
+    dict
+        The figures, with a ``classes`` entry per label.
+
+    Raises
+    ------
+    TwinError
+        If the file is missing or is not a figures file.
+    """
+    try:
+        text = _packaged_calibration() if path is None else Path(path).read_text()
+    except FileNotFoundError as error:
+        raise TwinError(
+            f"Calibration figures {error.filename} not found; write them with "
+            "`python -m iotlab.calibration.derive --csv PATH --out FILE`."
+        ) from None
+    figures = json.loads(text)
+    if not isinstance(figures, dict) or "classes" not in figures:
+        raise TwinError(
+            f"{path or CALIBRATION_PATH} is not a calibration figures file."
+        )
+    return figures
+
+
+def _blend_shares(prior, measured, n_rows, cast):
+    """Blend (value, weight) priors with measured shares of ``n_rows`` rows."""
+    data_weight = n_rows / (n_rows + PRIOR_ROWS)
+    total = sum(weight for _, weight in prior)
+    shares: dict = {}
+    for value, weight in prior:
+        shares[value] = shares.get(value, 0.0) + (1 - data_weight) * weight / total
+    for value, share in measured.items():
+        key = cast(value)
+        shares[key] = shares.get(key, 0.0) + data_weight * share
+    return list(shares.items())
+
+
+def _calibrated_mode(prior: dict, figures: dict, class_rows: int, n_modes: int) -> dict:
+    """A mode's parameters: domain priors updated with measured figures."""
+    mode = copy.copy(prior)
+    rows = figures.get("rows", 0)
+    # Mode share: measured share of the class rows, blended with the prior.
+    mode["w"] = (rows + PRIOR_ROWS * prior["w"]) / (class_rows + PRIOR_ROWS)
+    if "duration_log10_q" in figures and prior["dur"] != "backoff":
+        q = list(figures["duration_log10_q"])
+        q[0] -= DURATION_MARGIN_LOG10
+        q[-1] += DURATION_MARGIN_LOG10
+        mode["dur"] = q
+    if "n_fwd_q" in figures:
+        mode["n_fwd"] = list(figures["n_fwd_q"])
+        mode["n_bwd"] = list(figures["n_bwd_q"])
+    if "win_fwd" in figures:
+        mode["win_fwd"] = _blend_shares(prior["win_fwd"], figures["win_fwd"], rows, int)
+    if "win_bwd" in figures:
+        mode["win_bwd"] = _blend_shares(prior["win_bwd"], figures["win_bwd"], rows, int)
+    if "wireless" in figures:
+        weight = rows / (rows + PRIOR_ROWS)
+        mode["wireless"] = (
+            weight * figures["wireless"] + (1 - weight) * prior["wireless"]
+        )
+    if "src" in figures and isinstance(prior["src"], list):
+        mode["src"] = _blend_shares(prior["src"], figures["src"], rows, str)
+    return mode
+
+
+def _calibrated_profiles(figures: dict):
+    """Modes, capture times and count-duration correlation of every class."""
+    modes, capture, rho = {}, {}, {}
+    for label in schema.LABELS:
+        entry = figures["classes"].get(label, {})
+        class_rows = entry.get("rows", 0)
+        mode_figures = entry.get("modes", [])
+        priors = MODES[label]
+        if len(mode_figures) != len(priors):
+            mode_figures = [{} for _ in priors]
+        modes[label] = [
+            _calibrated_mode(prior, found, class_rows, len(priors))
+            for prior, found in zip(priors, mode_figures)
+        ]
+        total = sum(mode["w"] for mode in modes[label])
+        for mode in modes[label]:
+            mode["w"] /= total
+
+        days, quantiles = CAPTURE_TIMES[label]
+        if "capture" in entry:
+            measured_days = entry["capture"]["days"]
+            if len(days) > 1:
+                # Benign: blend the measured day shares with equal shares.
+                prior_days = [(day.isoformat(), 1.0) for day in days]
+                shares = _blend_shares(prior_days, measured_days, class_rows, str)
+            else:
+                shares = list(measured_days.items())
+            days = [(dt.date.fromisoformat(day), share) for day, share in shares]
+            q = list(entry["capture"]["time_of_day_s_q"])
+            quantiles = [
+                q[0] - TIME_OF_DAY_MARGIN_S,
+                *q[1:-1],
+                q[-1] + TIME_OF_DAY_MARGIN_S,
+            ]
+        else:
+            days = [(day, 1.0) for day in days]
+        capture[label] = (days, quantiles)
+
+        spearman = entry.get("count_duration_rank_corr")
+        if spearman is None:
+            rho[label] = COUNT_DURATION_RHO
+        else:
+            # Pearson correlation of normal scores with that Spearman value.
+            rho[label] = min(max(2 * math.sin(math.pi * spearman / 6), 0.0), 0.9)
+    return modes, capture, rho
 
 
 def class_counts(n_rows: int) -> dict[str, int]:
@@ -177,7 +322,9 @@ def class_counts(n_rows: int) -> dict[str, int]:
     return dict(zip(schema.LABELS, counts.tolist()))
 
 
-def make_twin(n_rows: int, seed: int = 0) -> pd.DataFrame:
+def make_twin(
+    n_rows: int, seed: int = 0, calibration: dict | None = None
+) -> pd.DataFrame:
     """Draw a synthetic ACI-IoT-2023 flow table.
 
     Parameters
@@ -187,6 +334,10 @@ def make_twin(n_rows: int, seed: int = 0) -> pd.DataFrame:
         counts are exactly the published ones; see :func:`class_counts`.
     seed : int, default 0
         Seed of the random generator; the same seed gives the same frame.
+    calibration : dict, optional
+        Figures from :func:`load_calibration`; by default the packaged ones.
+        The fidelity report passes figures derived from part of the real
+        rows to score the twin on the other part.
 
     Returns
     -------
@@ -219,7 +370,9 @@ def make_twin(n_rows: int, seed: int = 0) -> pd.DataFrame:
         raise TwinError(f"seed must be a non-negative integer, got {seed!r}.")
     counts = class_counts(n_rows)
     rng = np.random.default_rng(seed)
-    flows = _draw_flows(counts, rng)
+    figures = load_calibration() if calibration is None else calibration
+    profiles = _calibrated_profiles(figures)
+    flows = _draw_flows(counts, rng, profiles)
     _plan_zero_durations(flows, n_rows, rng)
     packets = _draw_packets(flows, rng)
     columns = _flowstats.flow_columns(
@@ -336,16 +489,17 @@ _FLOW_FIELDS = (
 )
 
 
-def _draw_flows(counts, rng):
+def _draw_flows(counts, rng, profiles):
     """Draw flow-level fields for every row, class by class, mode by mode."""
+    modes_by_label, capture, rho = profiles
     parts = {name: [] for name in _FLOW_FIELDS}
     modes_flat = []
     for label_index, label in enumerate(schema.LABELS):
         n_class = counts[label]
-        modes = MODES[label]
+        modes = modes_by_label[label]
         weights = np.array([mode["w"] for mode in modes])
         mode_of_row = rng.choice(len(modes), size=n_class, p=weights / weights.sum())
-        start = _draw_start_times(rng, label, n_class)
+        start = _draw_start_times(rng, capture[label], n_class)
         for mode_index, mode in enumerate(modes):
             rows = np.flatnonzero(mode_of_row == mode_index)
             n = rows.size
@@ -353,7 +507,7 @@ def _draw_flows(counts, rng):
                 continue
             global_mode = len(modes_flat)
             modes_flat.append(mode)
-            part = _draw_mode(rng, mode, n)
+            part = _draw_mode(rng, mode, n, rho[label])
             part["label"] = np.full(n, label_index, dtype=np.int64)
             part["mode"] = np.full(n, global_mode, dtype=np.int64)
             part["start_utc"] = start[rows]
@@ -364,14 +518,15 @@ def _draw_flows(counts, rng):
     return flows
 
 
-def _draw_start_times(rng, label, n):
+def _draw_start_times(rng, capture, n):
     """Flow start times in UTC epoch microseconds for one class."""
-    days, quantiles = CAPTURE_TIMES[label]
-    day_index = rng.integers(0, len(days), n)
+    days, quantiles = capture
+    shares = np.array([share for _, share in days], dtype=np.float64)
+    day_index = rng.choice(len(days), size=n, p=shares / shares.sum())
     midnight = np.array(
         [
             int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp())
-            for d in days
+            for d, _ in days
         ],
         dtype=np.int64,
     )
@@ -381,12 +536,15 @@ def _draw_start_times(rng, label, n):
     return local_us + UTC_OFFSET_US
 
 
-def _draw_mode(rng, mode, n):
-    """Draw the flow-level fields of ``n`` flows of one mode."""
+def _draw_mode(rng, mode, n, rho):
+    """Draw the flow-level fields of ``n`` flows of one mode.
+
+    Packet counts and duration come from one Gaussian copula with
+    correlation ``rho``; forward and backward counts share one uniform, so
+    they rise together as in request-response traffic.
+    """
     z_count = rng.standard_normal(n)
-    z_duration = COUNT_DURATION_RHO * z_count + np.sqrt(
-        1 - COUNT_DURATION_RHO**2
-    ) * rng.standard_normal(n)
+    z_duration = rho * z_count + np.sqrt(1 - rho**2) * rng.standard_normal(n)
     u_count = _normal_cdf(z_count)
     n_fwd = np.maximum(np.rint(_quantile_draw(u_count, mode["n_fwd"])), 1)
     n_bwd = np.maximum(np.rint(_quantile_draw(u_count, mode["n_bwd"])), 0)
@@ -427,8 +585,8 @@ def _plan_zero_durations(flows, n_rows, rng):
     belong to; spreading them over the large classes is an assumption.
     """
     share = n_rows / schema.FULL_ROWS
-    n_inf = int(round(FULL_INF_RATE_ROWS * share))
-    n_nan = int(round(FULL_NAN_RATE_ROWS * share))
+    n_inf = round(FULL_INF_RATE_ROWS * share)
+    n_nan = round(FULL_NAN_RATE_ROWS * share)
     large = np.array(
         [schema.FULL_CLASS_COUNTS[label] >= 1_000 for label in schema.LABELS]
     )
@@ -658,7 +816,7 @@ def _assemble(flows, columns, rng):
 
     # Exact duplicates once identifiers are dropped: copy every other
     # column from another row of the same class.
-    n_duplicates = int(round(DUPLICATE_SHARE * n))
+    n_duplicates = round(DUPLICATE_SHARE * n)
     if n_duplicates:
         candidates = np.flatnonzero(~flows["zero"])
         targets = rng.choice(candidates, size=n_duplicates, replace=False)

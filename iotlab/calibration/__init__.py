@@ -1,0 +1,1 @@
+"""Calibration figures of the offline twin and the script that derives them."""
