@@ -30,7 +30,6 @@ in three layouts with the day and month swapped on two days.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -210,7 +209,7 @@ def _assign_modes(rows: pd.DataFrame, label: str) -> np.ndarray:
 
 
 def _mode_figures(rows: pd.DataFrame) -> dict:
-    figures: dict = {"rows": int(len(rows))}
+    figures: dict = {"rows": len(rows)}
     if len(rows) < MIN_ROWS_FOR_FIGURES:
         return figures
     duration = rows["Flow Duration"].to_numpy(float)
