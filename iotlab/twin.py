@@ -861,4 +861,4 @@ def _assemble(flows, columns, rng):
         else:
             out[name] = values.take(order)
     frame = pd.DataFrame(out, copy=False)
-    return frame.astype(schema.COLUMNS, copy=False)
+    return frame.astype(schema.COLUMNS)
