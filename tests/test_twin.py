@@ -356,3 +356,30 @@ def test_forest_on_twin_scores_real_rows():
     predicted = model.predict(real[features].to_numpy(float))
     accuracy = (predicted == real["Label"].astype(str).to_numpy()).mean()
     assert accuracy >= 0.80
+
+
+# --- fidelity report ------------------------------------------------------------
+
+
+def test_report_without_real_rows_fails_clearly(tmp_path, monkeypatch, capsys):
+    from iotlab import report
+
+    monkeypatch.setattr(report, "default_real_path", lambda: None)
+    code = report.main(["--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "--real PATH" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_report_writes_markdown_and_figures(tmp_path):
+    _need_real_rows()
+    from iotlab import report
+
+    code = report.main(
+        ["--real", str(CALIBRATION_CSV), "--out", str(tmp_path), "--rows", "3000"]
+    )
+    assert code == 0
+    text = (tmp_path / "twin-report.md").read_text()
+    assert "discriminator ROC AUC" in text
+    assert (tmp_path / "twin-quantiles.png").stat().st_size > 0
+    assert (tmp_path / "twin-to-real-confusion.png").stat().st_size > 0
