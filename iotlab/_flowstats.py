@@ -173,8 +173,6 @@ def flow_columns(
     header_bwd = np.bincount(flow, weights=header * backward, minlength=n_flows)
     out["Fwd Header Length"] = header_fwd
     out["Bwd Header Length"] = header_bwd
-    out["Fwd Packets/s"] = out.pop("Fwd Packets/s")
-    out["Bwd Packets/s"] = out.pop("Bwd Packets/s")
 
     # Whole-flow length statistics over N + 1 values (first packet twice).
     doubled_count = n_packets + 1

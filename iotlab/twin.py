@@ -548,9 +548,14 @@ def _draw_mode(rng, mode, n, rho):
     u_count = _normal_cdf(z_count)
     n_fwd = np.maximum(np.rint(_quantile_draw(u_count, mode["n_fwd"])), 1)
     n_bwd = np.maximum(np.rint(_quantile_draw(u_count, mode["n_bwd"])), 0)
-    # A single packet means a zero-duration flow; those are planned apart.
-    n_bwd = np.where(n_fwd + n_bwd < 2, 1, n_bwd) if mode["n_bwd"] != [0] else n_bwd
-    n_fwd = np.where(n_fwd + n_bwd < 2, 2, n_fwd)
+    # A single packet means a zero-duration flow, and those are planned
+    # apart, so a lone packet gets a reply, or a second packet where the
+    # mode has no replies.
+    lone = n_fwd + n_bwd < 2
+    if max(mode["n_bwd"]) > 0:
+        n_bwd = np.where(lone, 1, n_bwd)
+    else:
+        n_fwd = np.where(lone, 2, n_fwd)
     backoff = mode["dur"] == "backoff"
     if backoff:
         duration = np.zeros(n)
@@ -652,7 +657,7 @@ def _draw_packets(flows, rng):
     time = _draw_times(flows, flow, backward, first, rng)
     length = _draw_lengths(flows, flow, backward, index_in_direction, rng)
     header, flags = _draw_headers_flags(
-        flows, flow, backward, index_in_direction, length, first
+        flows, flow, backward, index_in_direction, length, first, rng
     )
     return {
         "flow": flow,
@@ -691,17 +696,16 @@ def _draw_times(flows, flow, backward, first, rng):
     if backoff_flow.any():
         rows = backoff_flow[flow]
         step = (np.arange(total) - first[flow])[rows]
-        base_gap = rng.uniform(1.030e6, 1.050e6, n_flows := flows["n_fwd"].size)[
-            flow[rows]
-        ]
+        first_gap = rng.uniform(1.030e6, 1.050e6, flows["n_fwd"].size)
+        base_gap = first_gap[flow[rows]]
         jitter = rng.normal(1.0, 0.002, int(rows.sum()))
         offset = np.where(step > 0, base_gap * (2.0**step - 1.0) * jitter, 0.0)
         time[rows] = np.rint(offset).astype(np.int64)
         flows["duration"] = flows["duration"].copy()
         last = np.r_[first[1:] - 1, total - 1]
         flows["duration"][backoff_flow] = time[last][backoff_flow]
-        del n_flows
-    # Gaps must not be negative after jitter.
+    # Keep times non-decreasing within each flow whatever the jitter: the
+    # offset of 2**40 us per flow (about 12 days) keeps flows apart.
     time = np.maximum.accumulate(
         time + flow.astype(np.int64) * (1 << 40)
     ) - flow.astype(np.int64) * (1 << 40)
@@ -744,11 +748,10 @@ def _draw_lengths(flows, flow, backward, index_in_direction, rng):
                     # Padding-sized payloads (2 bytes) repeat on every packet.
                     values = np.where(~is_first & data, first_rule, values)
             length[rows] = values
-    # A zero-duration flow planned as "no bytes" keeps no payload.
     return length
 
 
-def _draw_headers_flags(flows, flow, backward, index_in_direction, length, first):
+def _draw_headers_flags(flows, flow, backward, index_in_direction, length, first, rng):
     """Transport-header length and TCP flags of every packet."""
     total = flow.size
     header = np.zeros(total, dtype=np.int64)
@@ -757,7 +760,6 @@ def _draw_headers_flags(flows, flow, backward, index_in_direction, length, first
     last = np.r_[first[1:] - 1, total - 1]
     is_last = np.zeros(total, dtype=bool)
     is_last[last] = True
-    rng_local = np.random.default_rng(int(total))
     for mode_index, mode in enumerate(flows["modes"]):
         rows = np.flatnonzero(mode_of_packet == mode_index)
         if rows.size == 0:
@@ -781,7 +783,7 @@ def _draw_headers_flags(flows, flow, backward, index_in_direction, length, first
         if mode.get("psh_on_data", False):
             bits = np.where(length[rows] > 0, bits | PSH | ACK, bits).astype(np.uint8)
         ending = is_last[rows]
-        end_draw = rng_local.random(rows.size)
+        end_draw = rng.random(rows.size)
         fin = ending & (end_draw < mode.get("fin", 0.0))
         rst = ending & ~fin & (end_draw < mode.get("fin", 0.0) + mode.get("rst", 0.0))
         bits = np.where(fin, bits | FIN | ACK, bits)
