@@ -163,6 +163,8 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
         varying = np.flatnonzero(~is_constant)
         if varying.size >= 2:
             correlation = np.corrcoef(values[:, varying], rowvar=False)
+            # Rounding can make r[i, j] and r[j, i] differ in the last bit.
+            correlation = (correlation + correlation.T) / 2
         else:
             correlation = np.ones((varying.size, varying.size))
         self.correlation_ = pd.DataFrame(

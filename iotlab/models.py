@@ -76,7 +76,7 @@ def conv_output_length(
     return max(length, 0)
 
 
-def _inputs(n_features: int, name: str):
+def _inputs(n_features: int):
     inputs = keras.Input(shape=(n_features,), name="features")
     # Features as timesteps with one channel: (F,) -> (F, 1).
     sequence = layers.Reshape((n_features, 1), name="as_sequence")(inputs)
@@ -101,6 +101,11 @@ def _head(x, n_classes, dense_units, dropout):
     x = layers.Dense(dense_units, activation="relu", name="dense")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     return layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+
+
+def _seed_weights(seed: int | None) -> None:
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
 
 
 def _check_conv_input(n_features, conv_filters, kernel_size, pool_size):
@@ -128,6 +133,7 @@ def build_cnn_lstm(
     lstm_units: tuple[int, ...] = (128, 64),
     dense_units: int = 128,
     dropout: float = 0.5,
+    seed: int | None = 0,
 ) -> keras.Model:
     """Build the CNN-LSTM hybrid of Table 2 of Reddy et al. 2025.
 
@@ -148,6 +154,10 @@ def build_cnn_lstm(
     lstm_units : tuple of int, default (128, 64)
     dense_units : int, default 128
     dropout : float, default 0.5
+    seed : int or None, default 0
+        Seeds Python, NumPy and TensorFlow before the weights are created, so
+        that a build gives the same initial weights every time; None leaves
+        the random state as it is.
 
     Returns
     -------
@@ -160,7 +170,8 @@ def build_cnn_lstm(
         If ``n_features`` leaves no timestep for the LSTM.
     """
     _check_conv_input(n_features, conv_filters, kernel_size, pool_size)
-    inputs, x = _inputs(n_features, "cnn_lstm")
+    _seed_weights(seed)
+    inputs, x = _inputs(n_features)
     x = _conv_blocks(x, conv_filters, kernel_size, pool_size)
     for index, units in enumerate(lstm_units, start=1):
         last = index == len(lstm_units)
@@ -178,6 +189,7 @@ def build_cnn(
     pool_size: int = 2,
     dense_units: int = 128,
     dropout: float = 0.5,
+    seed: int | None = 0,
 ) -> keras.Model:
     """Build the CNN baseline: the hybrid's conv blocks, Flatten and head.
 
@@ -189,7 +201,7 @@ def build_cnn(
     ----------
     n_features : int
         Input features F (at least 10 with the defaults).
-    n_classes, conv_filters, kernel_size, pool_size, dense_units, dropout
+    n_classes, conv_filters, kernel_size, pool_size, dense_units, dropout, seed
         As in ``build_cnn_lstm``.
 
     Returns
@@ -197,7 +209,8 @@ def build_cnn(
     keras.Model
     """
     _check_conv_input(n_features, conv_filters, kernel_size, pool_size)
-    inputs, x = _inputs(n_features, "cnn")
+    _seed_weights(seed)
+    inputs, x = _inputs(n_features)
     x = _conv_blocks(x, conv_filters, kernel_size, pool_size)
     x = layers.Flatten(name="flatten")(x)
     outputs = _head(x, n_classes, dense_units, dropout)
@@ -210,6 +223,7 @@ def build_lstm(
     lstm_units: tuple[int, ...] = (128, 64),
     dense_units: int = 128,
     dropout: float = 0.5,
+    seed: int | None = 0,
 ) -> keras.Model:
     """Build the LSTM baseline: stacked LSTMs over the F feature timesteps.
 
@@ -219,7 +233,7 @@ def build_lstm(
     Parameters
     ----------
     n_features : int
-    n_classes, lstm_units, dense_units, dropout
+    n_classes, lstm_units, dense_units, dropout, seed
         As in ``build_cnn_lstm``.
 
     Returns
@@ -228,7 +242,8 @@ def build_lstm(
     """
     if n_features < 1:
         raise ValueError(f"n_features must be positive, got {n_features!r}.")
-    inputs, x = _inputs(n_features, "lstm")
+    _seed_weights(seed)
+    inputs, x = _inputs(n_features)
     for index, units in enumerate(lstm_units, start=1):
         last = index == len(lstm_units)
         x = layers.LSTM(units, return_sequences=not last, name=f"lstm{index}")(x)

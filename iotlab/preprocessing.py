@@ -295,12 +295,12 @@ class FlowCleaner(TransformerMixin, BaseEstimator):
         for column in self.columns_:
             values = X[column]
             if column in self.categories_:
-                categories = self.categories_[column]
+                categories = pd.Index(self.categories_[column])
                 text = values.astype(object).where(values.notna(), None)
-                codes = pd.Categorical(
-                    [None if v is None else str(v) for v in text], categories=categories
-                ).codes.astype(np.float64)
-                # pandas gives -1 to values outside the learned categories.
+                # get_indexer gives -1 to missing values and unseen categories.
+                codes = categories.get_indexer(
+                    [None if value is None else str(value) for value in text]
+                ).astype(np.float64)
                 output[column] = np.where(codes < 0, float(UNKNOWN_CODE), codes)
             else:
                 if _is_text(values):
@@ -413,9 +413,10 @@ def stratified_split(X, y, test_size: float = 0.2, seed: int = 0):
         n_class = rows.size
         if n_class == 1:
             warnings.warn(
-                f"Class {labels[rows[0]]!r} has a single row, which cannot be on "
-                "both sides of a split; it goes to the training rows and the test "
-                "rows have none of it. Use more rows of this class to test it.",
+                f"Class {_class_name(labels[rows[0]])} has a single row, which "
+                "cannot be on both sides of a split; it goes to the training rows "
+                "and the test rows have none of it. Use more rows of this class "
+                "to test it.",
                 SmallClassWarning,
                 stacklevel=2,
             )
@@ -434,6 +435,12 @@ def stratified_split(X, y, test_size: float = 0.2, seed: int = 0):
         _take(y, train_rows),
         _take(y, test_rows),
     )
+
+
+def _class_name(value) -> str:
+    if isinstance(value, (int, np.integer)) and 0 <= value < N_CLASSES:
+        return f"{CLASS_NAMES[value]!r} (index {int(value)})"
+    return repr(str(value))
 
 
 def _take(data, rows: np.ndarray):

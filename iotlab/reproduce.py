@@ -53,10 +53,10 @@ logger = logging.getLogger(__name__)
 
 #: Values that ``--quick`` sets, unless an option sets them explicitly.
 QUICK = {
-    "sample": 3000,
-    "epochs": 3,
-    "batch_size": 256,
-    "patience": 2,
+    "sample": 4000,
+    "epochs": 20,
+    "batch_size": 64,
+    "patience": 3,
     "svm_samples": 2000,
     "trees": 50,
     "rfe_samples": 5000,
@@ -84,6 +84,7 @@ class Settings:
     """Resolved options of one ``reproduce`` run."""
 
     data: Path | None = None
+    source: str = "auto"
     features: str = "paper"
     out: Path = Path("runs/reproduce")
     quick: bool = False
@@ -121,6 +122,7 @@ class Settings:
             )
         settings = cls(
             data=args.data,
+            source=args.source,
             features=args.features,
             out=args.out,
             quick=args.quick,
@@ -258,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("runs/reproduce"),
         help="output folder for results and figures (default: runs/reproduce)",
+    )
+    parser.add_argument(
+        "--source",
+        choices=["auto", "real", "twin"],
+        default="auto",
+        help="without --data: 'real' needs the data cached by data_fetch.py, "
+        "'twin' builds the offline twin, 'auto' takes the cache if present, else "
+        "the twin (default: auto)",
     )
     parser.add_argument("--quick", action="store_true", help="a small, fast run")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -397,12 +407,12 @@ def load_flows_for(settings: Settings) -> tuple[pd.DataFrame, str, str]:
 
     # With rows=None, load_dataset returns all cached real rows or a twin of
     # ROWS_WITHOUT_DATA rows.
-    df = load_dataset(source="auto", rows=settings.sample, seed=settings.seed)
+    df = load_dataset(source=settings.source, rows=settings.sample, seed=settings.seed)
     source = df.attrs.get("source", "unknown")
     detail = df.attrs.get("source_detail") or f"{len(df):,} {source} rows"
-    if source == "twin":
+    if source == "twin" and settings.source == "auto":
         detail += (
-            " No cached real data was found, so this run uses the offline twin; "
+            ". No cached real data was found, so this run uses the offline twin; "
             "run `python data_fetch.py` to fetch the real file."
         )
     return df, source, detail
@@ -577,7 +587,7 @@ def _run_deep_models(
             f"validating on {len(y_val):,}, batch {settings.batch_size}, "
             f"up to {settings.epochs} epochs ..."
         )
-        model = deep.BUILDERS[name](X_train.shape[1])
+        model = deep.BUILDERS[name](X_train.shape[1], seed=settings.seed)
         started = time.perf_counter()
         history = deep.train(
             model,

@@ -66,5 +66,7 @@ def make_flows(counts: dict[str, int] | None = None, seed: int = 0) -> pd.DataFr
     df = df.astype(schema.COLUMNS)
     df = df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     df.attrs["source"] = "synthetic"
-    df.attrs["source_detail"] = f"{n_rows} made-up rows built by tests/synthetic_flows.py"
+    df.attrs["source_detail"] = (
+        f"{n_rows} made-up rows built by tests/synthetic_flows.py"
+    )
     return df
