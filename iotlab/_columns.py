@@ -1,0 +1,301 @@
+"""Convert Arrow columns read from a flow file to the canonical pandas columns.
+
+Each converter checks the values against ``iotlab.schema.COLUMNS`` and raises
+``SchemaError`` naming the column, the offending values and where they are
+(a line of the CSV, or a row position of a Parquet file).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from iotlab._errors import MAX_EXAMPLES, SchemaError, schema_error
+from iotlab._timestamps import TIMESTAMP_LAYOUTS, parse_timestamp_strings
+from iotlab.schema import (
+    CAPTURE_END,
+    CAPTURE_START,
+    COLUMN_NAMES,
+    COLUMNS,
+    TIMESTAMP,
+)
+
+logger = logging.getLogger("iotlab.data")
+
+#: Cells that mean "no value" in a numeric column. Text columns never read a
+#: cell as missing, so an empty label is reported as an unknown label.
+NULL_TOKENS = [
+    "",
+    "nan",
+    "NaN",
+    "NAN",
+    "-nan",
+    "-NaN",
+    "NA",
+    "N/A",
+    "n/a",
+    "#N/A",
+    "null",
+    "NULL",
+    "None",
+    "<NA>",
+]
+
+
+def frame_from_arrow(
+    columns: dict[str, pa.ChunkedArray], source: str, line_offset: int | None
+) -> pd.DataFrame:
+    """Convert Arrow columns to the canonical frame, freeing each as it goes.
+
+    ``columns`` is emptied, so the Arrow memory of a column is released as
+    soon as its pandas version exists. This lowers the peak memory of a
+    full-file load.
+    """
+    converted: dict[str, object] = {}
+    for name in COLUMN_NAMES:
+        chunked = columns.pop(name)
+        where = Locator(source, name, line_offset)
+        expected = COLUMNS[name]
+        if name == TIMESTAMP:
+            converted[name] = _convert_timestamps(chunked, where)
+        elif isinstance(expected, pd.CategoricalDtype):
+            converted[name] = _convert_category(chunked, expected, where)
+        elif expected == "string":
+            converted[name] = _convert_text(chunked)
+        else:
+            converted[name] = _convert_numeric(chunked, np.dtype(expected), where)
+        del chunked
+    frame = pd.DataFrame(converted, copy=False)
+    _log_values_outside_window(frame[TIMESTAMP], source)
+    return frame
+
+
+class Locator:
+    """Names a column of a source and turns row positions into locations."""
+
+    def __init__(self, source: str, column: str, line_offset: int | None) -> None:
+        self.source = source
+        self.column = column
+        self.line_offset = line_offset
+
+    def at(self, position: int) -> str:
+        if self.line_offset is None:
+            return f"row {position}"
+        return f"line {position + self.line_offset}"
+
+    def error(self, problem: str) -> SchemaError:
+        return schema_error(self.source, f"column {self.column!r} {problem}")
+
+
+def _convert_text(chunked: pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
+    if pa.types.is_dictionary(chunked.type):
+        chunked = chunked.cast(chunked.type.value_type)
+    if not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)):
+        chunked = chunked.cast(pa.string())
+    return pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(chunked))
+
+
+def _convert_numeric(
+    chunked: pa.ChunkedArray, target: np.dtype, where: Locator
+) -> np.ndarray:
+    arrow_type = chunked.type
+    if pa.types.is_dictionary(arrow_type):
+        chunked = chunked.cast(arrow_type.value_type)
+        arrow_type = chunked.type
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        values = _strings_to_float(chunked, where)
+    elif pa.types.is_decimal(arrow_type) or pa.types.is_boolean(arrow_type):
+        values = chunked.cast(pa.float64()).to_numpy()
+    elif pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type):
+        if target.kind != "f" and chunked.null_count == 0:
+            # Arrow's safe cast rejects fractions and overflow in one pass;
+            # on failure the slower numpy checks below name the cells.
+            try:
+                return pc.cast(chunked, pa.from_numpy_dtype(target)).to_numpy()
+            except pa.ArrowInvalid:
+                pass
+        values = chunked.to_numpy()
+    else:
+        raise where.error(f"must be numeric but has the Arrow type {arrow_type}.")
+    if target.kind == "f":
+        return values.astype(target, copy=False)
+    return _to_integers(values, target, where)
+
+
+def _strings_to_float(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:
+    text = chunked.to_pandas().astype("string").str.strip()
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = np.flatnonzero((numbers.isna() & ~text.isin(NULL_TOKENS)).to_numpy())
+    if bad.size:
+        examples = ", ".join(
+            f"{text.iloc[position]!r} on {where.at(position)}"
+            for position in bad[:MAX_EXAMPLES]
+        )
+        raise where.error(f"must be numeric but contains text: {examples}.")
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _to_integers(values: np.ndarray, target: np.dtype, where: Locator) -> np.ndarray:
+    """Convert to an integer dtype, rejecting missing, fractional or big values."""
+    info = np.iinfo(target)
+    if values.dtype.kind == "f":
+        missing = np.isnan(values)
+        with np.errstate(invalid="ignore"):
+            fractional = ~missing & np.isfinite(values) & (np.floor(values) != values)
+            # float(info.max) + 1 is exact for every target: 2**63 for int64.
+            too_big = (values < info.min) | (values >= float(info.max) + 1.0)
+        checks = (
+            (missing, "has empty or NaN cells, which an integer column cannot hold"),
+            (fractional, "must hold whole numbers but contains"),
+            (too_big, f"must hold integers from {info.min} to {info.max} but contains"),
+        )
+    else:
+        too_big = (values < info.min) | (values > info.max)
+        checks = (
+            (too_big, f"must hold integers from {info.min} to {info.max} but contains"),
+        )
+    for mask, problem in checks:
+        positions = np.flatnonzero(mask)
+        if positions.size:
+            examples = ", ".join(
+                f"{_show_number(values[position])} on {where.at(position)}"
+                for position in positions[:MAX_EXAMPLES]
+            )
+            raise where.error(
+                f"({target}) {problem} {examples} ({positions.size:,} cells in all)."
+            )
+    return values.astype(target)
+
+
+def _show_number(value: float) -> str:
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "an empty cell"
+        return np.format_float_positional(value, trim="-")
+    return str(value)
+
+
+def _as_categorical(chunked: pa.ChunkedArray) -> pd.Categorical:
+    if not pa.types.is_dictionary(chunked.type):
+        if not (
+            pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)
+        ):
+            chunked = chunked.cast(pa.string())
+        chunked = pc.dictionary_encode(chunked)
+    return pd.Categorical(chunked.to_pandas())
+
+
+def _convert_category(
+    chunked: pa.ChunkedArray, dtype: pd.CategoricalDtype, where: Locator
+) -> pd.Categorical:
+    raw = _as_categorical(chunked)
+    codes = np.asarray(raw.codes, dtype=np.int64)
+    stripped = pd.Index(raw.categories.astype(str)).str.strip()
+    targets = dtype.categories.get_indexer(stripped)
+    unknown = np.flatnonzero(targets < 0)
+    counts = np.bincount(codes[codes >= 0], minlength=len(raw.categories))
+    unknown = unknown[counts[unknown] > 0]
+    if unknown.size:
+        described = []
+        for category in unknown[:MAX_EXAMPLES]:
+            first = int(np.argmax(codes == category))
+            text = f"{raw.categories[category]!r} ({counts[category]:,} rows, first on {where.at(first)}"
+            close = difflib.get_close_matches(
+                str(stripped[category]), list(dtype.categories), n=1
+            )
+            if close:
+                text += f"; closest known value {close[0]!r}"
+            described.append(text + ")")
+        raise where.error(
+            f"contains unknown values: {', '.join(described)}"
+            f"{' and more' if unknown.size > MAX_EXAMPLES else ''}. "
+            f"The known values are {', '.join(map(repr, dtype.categories))}."
+        )
+    missing = np.flatnonzero(codes < 0)
+    if missing.size:
+        raise where.error(
+            f"has {missing.size:,} missing values, first on {where.at(int(missing[0]))}."
+        )
+    new_codes = targets[codes].astype(np.int8)
+    return pd.Categorical.from_codes(new_codes, dtype=dtype)
+
+
+def _convert_timestamps(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:
+    arrow_type = chunked.type
+    if pa.types.is_timestamp(arrow_type):
+        if arrow_type.tz is not None:
+            chunked = chunked.cast(pa.timestamp(arrow_type.unit))
+        values = pc.cast(chunked, pa.timestamp("s"), safe=False).to_numpy()
+    elif pa.types.is_date(arrow_type):
+        values = chunked.cast(pa.timestamp("s")).to_numpy()
+    elif (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_dictionary(arrow_type)
+    ):
+        values = _parse_timestamp_column(chunked, where)
+    else:
+        raise where.error(f"must hold date-times but has the Arrow type {arrow_type}.")
+    values = values.astype("datetime64[s]", copy=False)
+    missing = np.flatnonzero(np.isnat(values))
+    if missing.size:
+        raise where.error(
+            f"has {missing.size:,} missing values, first on {where.at(int(missing[0]))}."
+        )
+    return values
+
+
+def _parse_timestamp_column(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:
+    raw = _as_categorical(chunked)
+    codes = np.asarray(raw.codes, dtype=np.int64)
+    categories = raw.categories
+    values, unparsed = parse_timestamp_strings(pd.Series(categories, dtype="string"))
+    counts = np.bincount(codes[codes >= 0], minlength=len(categories))
+    unparsed &= counts > 0
+    if unparsed.any():
+        raise where.error(
+            unparsed_timestamp_message(categories, unparsed, counts, where, codes)
+        )
+    result = values[np.maximum(codes, 0)]
+    result[codes < 0] = np.datetime64("NaT")
+    return result
+
+
+def unparsed_timestamp_message(
+    distinct: object,
+    unparsed: np.ndarray,
+    counts: np.ndarray,
+    where: Locator | None,
+    codes: np.ndarray,
+) -> str:
+    bad = np.flatnonzero(unparsed)
+    examples = []
+    for index in bad[:MAX_EXAMPLES]:
+        first = int(np.argmax(codes == index))
+        place = where.at(first) if where is not None else f"row {first}"
+        examples.append(f"{distinct[index]!r} (first on {place})")
+    layouts = "; ".join(layout.description for layout in TIMESTAMP_LAYOUTS)
+    return (
+        f"contains {int(counts[bad].sum()):,} date-times in no known layout, "
+        f"for example {', '.join(examples)}. Known layouts: {layouts}."
+    )
+
+
+def _log_values_outside_window(values: pd.Series, source: str) -> None:
+    days = values.to_numpy().astype("datetime64[D]")
+    outside = (days < np.datetime64(CAPTURE_START)) | (
+        days > np.datetime64(CAPTURE_END)
+    )
+    if outside.any():
+        logger.warning(
+            "%s: %s timestamps fall outside the capture window %s to %s",
+            source,
+            f"{int(outside.sum()):,}",
+            CAPTURE_START,
+            CAPTURE_END,
+        )
