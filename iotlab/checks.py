@@ -5,7 +5,7 @@ Each lesson ends its exercises with a call such as::
     from iotlab import checks
     checks.check("02", "class_weights", class_weights)
 
-The check calls the student's function on small made-up inputs whose answers
+The check calls the student's function on small made-up inputs whose results
 are known, and prints one line that starts with ``PASS``, ``FAIL`` or
 ``TODO`` (the exercise still raises ``NotImplementedError``). A failure names
 the input and what went wrong, followed by a hint that points at the idea
@@ -522,6 +522,152 @@ def _check_class_weights(class_weights: Callable) -> list[str]:
 
 
 # --------------------------------------------------------------------------
+# 03_feature_selection
+
+
+def _correlated_table(rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.0, 1.0, rows)
+    return pd.DataFrame(
+        {
+            "a": base,
+            "b": 2.0 * base + rng.normal(0.0, 0.01, rows),  # |r| close to 1 with a
+            "c": np.full(rows, 3.0),  # constant
+            "d": rng.uniform(0.0, 1.0, rows),  # independent
+            "e": -base,  # r = -1 with a
+            "f": base + rng.normal(0.0, 0.15, rows),  # r about 0.89 with a
+        }
+    )
+
+
+@_register(
+    "03",
+    "correlated_columns",
+    hint="Drop constant columns first: their r is NaN, and a comparison with "
+    "NaN is always False. Compare |r| (a strong negative r counts too) only "
+    "with the columns kept so far, visiting the columns in order.",
+    description="correlated_columns(X_train, threshold) -> columns to drop",
+)
+def _check_correlated_columns(correlated_columns: Callable) -> list[str]:
+    table = _correlated_table()
+    r_af = abs(np.corrcoef(table["a"], table["f"])[0, 1])
+    problems = []
+    for threshold in (0.9, 0.8):
+        expected = ["b", "c", "e"] + (["f"] if r_af > threshold else [])
+        dropped = _call(correlated_columns, table, threshold)
+        if list(dropped) != expected:
+            problems.append(
+                f"for columns a, b = 2a + noise, c constant, d independent, e = -a "
+                f"and f = a + noise (|r| with a = {r_af:.3f}) at threshold "
+                f"{threshold}, the dropped columns are {list(dropped)}; "
+                f"expected {expected}."
+            )
+    return problems
+
+
+def _rfe_table(rows: int = 400, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        rng.uniform(0.0, 1.0, (rows, 6)), columns=[f"x{i}" for i in range(6)]
+    )
+    labels = (X["x1"] > 0.5).astype(int) * 2 + (X["x4"] > 0.5).astype(int)
+    return X, labels.map({0: "p", 1: "q", 2: "r", 3: "s"}).rename("Label")
+
+
+@_register(
+    "03",
+    "rfe_select",
+    hint="Fit `RFE(DecisionTreeClassifier(random_state=seed), "
+    "n_features_to_select=n_features, step=0.2)` on the training rows, then "
+    "pick the column names where `support_` is True.",
+    description="rfe_select(X_train, y_train, n_features, seed) -> kept columns",
+)
+def _check_rfe_select(rfe_select: Callable) -> list[str]:
+    from iotlab.features import RFESelector
+
+    X, y = _rfe_table()
+    problems = []
+    kept = _call(rfe_select, X, y, 2, 0)
+    if list(kept) != ["x1", "x4"]:
+        problems.append(
+            f"when the class depends only on x1 and x4 of six columns, RFE down to "
+            f"2 columns kept {list(kept)}; expected ['x1', 'x4']."
+        )
+    noisy = pd.Series(np.where(np.random.default_rng(1).random(len(y)) < 0.2, "p", y))
+    kept = _call(rfe_select, X, noisy, 3, 7)
+    expected = RFESelector(n_features_to_select=3, step=0.2, max_samples=None, seed=7)
+    expected = expected.fit(X, noisy).kept_
+    if list(kept) != list(expected):
+        problems.append(
+            f"with noisy labels, seed 7 and 3 columns, RFE kept {list(kept)}; "
+            f"expected {list(expected)}."
+        )
+    return problems
+
+
+@_register(
+    "03",
+    "score_columns",
+    hint="Fit the forest on `X_train[columns]` and predict `X_test[columns]`. "
+    "`recall_score(..., labels=classes, average=None)` gives one recall per "
+    "class in `classes`.",
+    description="score_columns(columns, X_train, y_train, X_test, y_test, "
+    "n_trees, seed) -> dict",
+)
+def _check_score_columns(score_columns: Callable) -> list[str]:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    X, y = _rfe_table(rows=300)
+    noisy = pd.Series(np.where(np.random.default_rng(2).random(len(y)) < 0.3, "p", y))
+    X_train, X_test = X.iloc[:200], X.iloc[200:]
+    y_train, y_test = noisy.iloc[:200], noisy.iloc[200:]
+    columns = ["x1", "x2", "x4"]
+    scores = _call(score_columns, columns, X_train, y_train, X_test, y_test, 5, 3)
+    if not isinstance(scores, dict):
+        return [f"`score_columns` returned {type(scores).__name__}, expected a dict."]
+    missing = {"features", "fit_seconds", "accuracy", "macro_f1", "recall"} - set(
+        scores
+    )
+    if missing:
+        return [f"the keys {sorted(missing)} are missing."]
+    model = RandomForestClassifier(n_estimators=5, random_state=3, n_jobs=1)
+    y_pred = model.fit(X_train[columns], y_train).predict(X_test[columns])
+    classes = sorted(pd.unique(y_test))
+    expected_recall = dict(
+        zip(classes, recall_score(y_test, y_pred, labels=classes, average=None))
+    )
+    problems = []
+    if scores["features"] != 3:
+        problems.append(f"'features' is {scores['features']!r} for 3 columns.")
+    if not _is_close(scores["accuracy"], accuracy_score(y_test, y_pred)):
+        problems.append(
+            f"'accuracy' is {scores['accuracy']!r}; a forest of 5 trees with seed 3 "
+            f"gives {accuracy_score(y_test, y_pred):.4f} on this small table."
+        )
+    macro_f1 = f1_score(y_test, y_pred, average="macro")
+    if not _is_close(scores["macro_f1"], macro_f1):
+        problems.append(
+            f"'macro_f1' is {scores['macro_f1']!r}; expected {macro_f1:.4f}."
+        )
+    recall = scores["recall"]
+    if not isinstance(recall, pd.Series):
+        problems.append("'recall' must be a pandas Series indexed by class name.")
+    elif {str(key) for key in recall.index} != set(expected_recall) or not all(
+        _is_close(recall[name], value) for name, value in expected_recall.items()
+    ):
+        problems.append(
+            f"'recall' is {recall.round(4).to_dict()}; expected "
+            f"{ {name: round(float(value), 4) for name, value in expected_recall.items()} }."
+        )
+    if not (isinstance(scores["fit_seconds"], float) and scores["fit_seconds"] > 0):
+        problems.append(
+            "'fit_seconds' must be the positive number of seconds `fit` took."
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------
 # Entry points
 
 
@@ -584,9 +730,11 @@ def run_check(lesson: str | int, exercise: str, answer: Any) -> CheckResult:
     return CheckResult(key[0], exercise, status, tuple(problems), registered.hint)
 
 
-def check(lesson: str | int, exercise: str, answer: Any) -> bool:
-    """Check an exercise, print ``PASS``, ``FAIL`` or ``TODO`` with hints, and
-    return whether it passed.
+def check(lesson: str | int, exercise: str, answer: Any) -> None:
+    """Check an exercise and print ``PASS``, ``FAIL`` with hints, or ``TODO``.
+
+    It prints rather than returns, so that a notebook cell ending with the
+    call shows only the report; use :func:`run_check` to get the result.
 
     Parameters
     ----------
@@ -597,30 +745,27 @@ def check(lesson: str | int, exercise: str, answer: Any) -> bool:
     answer : object
         What the exercise asks for, usually the student's function.
 
-    Returns
-    -------
-    bool
-        True when every check passed.
+    Raises
+    ------
+    UnknownCheckError
+        When the lesson has no check of that name.
 
     Examples
     --------
     >>> from iotlab import checks
     >>> def class_weights(y):
     ...     raise NotImplementedError()
-    >>> checks.check("02", "class_weights", class_weights)
-    TODO  lesson 02, class_weights: not done yet. Replace `raise NotImplementedError()` with your code, run the cell, then run this check again.
-    False
+    >>> checks.check("02", "class_weights", class_weights)  # doctest: +ELLIPSIS
+    TODO  lesson 02, class_weights: not done yet. ...
     """
-    result = run_check(lesson, exercise, answer)
-    print(result.report())
-    return result.passed
+    print(run_check(lesson, exercise, answer).report())
 
 
-def check_class_weights(class_weights: Callable) -> bool:
+def check_class_weights(class_weights: Callable) -> None:
     """Check lesson 02's ``class_weights(y_train)``; see :func:`check`."""
-    return check("02", "class_weights", class_weights)
+    check("02", "class_weights", class_weights)
 
 
-def check_min_max(fit_min_max: Callable, min_max_scale: Callable) -> bool:
+def check_min_max(fit_min_max: Callable, min_max_scale: Callable) -> None:
     """Check lesson 02's ``fit_min_max`` and ``min_max_scale``; see :func:`check`."""
-    return check("02", "min_max", (fit_min_max, min_max_scale))
+    check("02", "min_max", (fit_min_max, min_max_scale))

@@ -1,7 +1,7 @@
 """Build the student lessons from the instructor solutions.
 
 The instructor source of lesson ``NN_name`` is
-``solutions/NN_name/NN_name.ipynb``: it holds the solutions between
+``solutions/NN_name/NN_name.ipynb``: it contains the solutions between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION`` and the graded test cells.
 ``nbgrader generate_assignment`` turns it into the student copy
 ``lessons/NN_name/NN_name.ipynb``, which is committed and never edited by hand.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import os
 import re
@@ -97,7 +98,7 @@ def list_lessons(
 ) -> list[str]:
     """List the lesson names (``NN_name``) in one folder of the course, sorted.
 
-    A lesson is a subfolder named ``NN_name`` that holds ``NN_name.ipynb``.
+    A lesson is a subfolder named ``NN_name`` that contains ``NN_name.ipynb``.
 
     Parameters
     ----------
@@ -145,9 +146,9 @@ def clean_notebook_node(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Strip run-time state from a notebook in memory and return it.
 
     Removes outputs, execution counts and the metadata that running a
-    notebook adds, sets the kernel to ``python3``, and gives every cell an id:
-    cells keep a valid, unique id; a cell without one (or with a duplicate
-    or invalid one) gets an id derived from its type and source, so cleaning
+    notebook adds, and sets the kernel to ``python3``. A cell keeps its id
+    when that id is valid and unique. A cell without one, or with a duplicate
+    or invalid one, gets an id derived from its type and source, so cleaning
     twice gives the same file.
 
     Parameters
@@ -193,10 +194,35 @@ def render_notebook(nb: nbformat.NotebookNode) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def read_notebook(path: Path | str) -> nbformat.NotebookNode:
+    """Read a version 4 notebook exactly as stored.
+
+    ``nbformat.read`` replaces missing or duplicate cell ids with random ones,
+    which would make :func:`clean_notebook` give a different file each time.
+
+    Raises
+    ------
+    LessonError
+        When the file is not JSON or not a version 4 notebook.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise LessonError(
+            f"{path} is not a notebook (invalid JSON: {error})."
+        ) from error
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        raise LessonError(
+            f"{path} is not an nbformat 4 notebook; open and save it in "
+            "JupyterLab 4 to convert it."
+        )
+    return nbformat.from_dict(data)
+
+
 def cleaned_text(path: Path | str) -> str:
     """Return the text that :func:`clean_notebook` would store for ``path``."""
-    nb = nbformat.read(str(path), as_version=4)
-    return render_notebook(clean_notebook_node(nb))
+    return render_notebook(clean_notebook_node(read_notebook(path)))
 
 
 def _write_text_atomically(path: Path, text: str) -> None:
@@ -329,8 +355,8 @@ def stale_lessons(
     """List the student lessons that differ from a fresh generation.
 
     A lesson is stale when its notebook in ``lessons/`` is missing or differs
-    from what :func:`generate_lessons` produces; a folder in ``lessons/``
-    without a source in ``solutions/`` is reported too.
+    from what :func:`generate_lessons` produces. A folder in ``lessons/``
+    without a source in ``solutions/`` is stale too.
 
     Parameters
     ----------

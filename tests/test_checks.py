@@ -1,5 +1,5 @@
-"""The student self-checks in iotlab.checks: correct answers pass, stubs report
-TODO, wrong answers fail with a hint."""
+"""The student self-checks in iotlab.checks: correct solutions pass, stubs
+report TODO, and wrong solutions fail with a hint."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def not_done(*args, **kwargs):
     raise NotImplementedError()
 
 
-# Correct answers, written as a student would.
+# Correct solutions, written as a student would.
 
 
 def environment_report():
@@ -101,6 +101,66 @@ def class_weights(y_train):
     }
 
 
+def correlated_columns(X_train, threshold):
+    constant = set(X_train.columns[X_train.max() == X_train.min()])
+    r = X_train.drop(columns=list(constant)).corr().abs()
+    kept, dropped = [], []
+    for column in X_train.columns:
+        if column in constant or (kept and (r.loc[column, kept] > threshold).any()):
+            dropped.append(column)
+        else:
+            kept.append(column)
+    return dropped
+
+
+def rfe_select(X_train, y_train, n_features, seed):
+    from sklearn.feature_selection import RFE
+    from sklearn.tree import DecisionTreeClassifier
+
+    tree = DecisionTreeClassifier(random_state=seed)
+    rfe = RFE(tree, n_features_to_select=n_features, step=0.2).fit(X_train, y_train)
+    return list(X_train.columns[rfe.support_])
+
+
+def score_columns(columns, X_train, y_train, X_test, y_test, n_trees, seed):
+    import time
+
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+    model = RandomForestClassifier(n_estimators=n_trees, random_state=seed, n_jobs=1)
+    started = time.perf_counter()
+    model.fit(X_train[columns], y_train)
+    fit_seconds = time.perf_counter() - started
+    y_pred = model.predict(X_test[columns])
+    classes = sorted(pd.unique(y_test))
+    recall = recall_score(y_test, y_pred, labels=classes, average=None)
+    return {
+        "features": len(columns),
+        "fit_seconds": fit_seconds,
+        "accuracy": accuracy_score(y_test, y_pred),
+        "macro_f1": f1_score(y_test, y_pred, average="macro"),
+        "recall": pd.Series(recall, index=classes),
+    }
+
+
+def _correlated_keeping_constants(X_train, threshold):
+    r = X_train.corr().abs()
+    kept, dropped = [], []
+    for column in X_train.columns:
+        if kept and (r.loc[column, kept] > threshold).any():
+            dropped.append(column)
+        else:
+            kept.append(column)
+    return dropped
+
+
+def _score_with_accuracy_as_f1(*args):
+    scores = score_columns(*args)
+    scores["macro_f1"] = scores["accuracy"]
+    return scores
+
+
 CORRECT = {
     ("00", "environment_report"): environment_report,
     ("00", "describe_frame"): describe_frame,
@@ -112,6 +172,9 @@ CORRECT = {
     ("02", "split"): split,
     ("02", "min_max"): (fit_min_max, min_max_scale),
     ("02", "class_weights"): class_weights,
+    ("03", "correlated_columns"): correlated_columns,
+    ("03", "rfe_select"): rfe_select,
+    ("03", "score_columns"): score_columns,
 }
 
 # Plausible mistakes, one per exercise.
@@ -140,6 +203,9 @@ WRONG = {
     ("02", "class_weights"): lambda y: {
         label: 1 / count for label, count in pd.Series(y).value_counts().items()
     },
+    ("03", "correlated_columns"): _correlated_keeping_constants,
+    ("03", "rfe_select"): lambda X, y, n_features, seed: list(X.columns[:n_features]),
+    ("03", "score_columns"): _score_with_accuracy_as_f1,
 }
 
 
@@ -161,6 +227,7 @@ def test_correct_answer_passes(key, capsys):
 
 
 @pytest.mark.parametrize("key", sorted(WRONG), ids="-".join)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_wrong_answer_fails_with_hint(key):
     result = checks.run_check(*key, WRONG[key])
     assert result.status == checks.FAIL
@@ -177,10 +244,10 @@ def test_stub_reports_todo(key):
     assert "NotImplementedError" in result.report()
 
 
-def test_check_prints_and_returns(capsys):
-    assert checks.check("02", "class_weights", class_weights) is True
+def test_check_prints_report(capsys):
+    assert checks.check("02", "class_weights", class_weights) is None
     assert capsys.readouterr().out.startswith("PASS  lesson 02, class_weights")
-    assert checks.check("02_preprocessing", "class_weights", not_done) is False
+    checks.check("02_preprocessing", "class_weights", not_done)
     assert capsys.readouterr().out.startswith("TODO")
 
 

@@ -1,0 +1,125 @@
+"""Every instructor notebook runs from a fresh python3 kernel on its default
+parameters, and its final RESULTS line meets the lesson's thresholds.
+
+Executed copies go to executed/ at the repository root (ignored by git),
+together with executed/timings.json, the wall time of each run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from iotlab.lessons import lesson_notebook, list_lessons
+
+papermill = pytest.importorskip("papermill")
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT / "executed"
+LESSONS = list_lessons(ROOT)
+RESULTS_PREFIX = "RESULTS "
+
+
+def read_results(nb: nbformat.NotebookNode) -> dict:
+    """Parse the ``RESULTS {json}`` line that the last code cell prints."""
+    last = [cell for cell in nb.cells if cell.cell_type == "code"][-1]
+    text = "".join(
+        output.get("text", "")
+        for output in last.get("outputs", [])
+        if output.get("output_type") == "stream"
+    )
+    lines = [line for line in text.splitlines() if line.startswith(RESULTS_PREFIX)]
+    assert len(lines) == 1, f"expected one RESULTS line, got output {text!r}"
+    return json.loads(lines[0][len(RESULTS_PREFIX) :])
+
+
+def _record_time(name: str, seconds: float) -> None:
+    path = EXECUTED / "timings.json"
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    timings[name] = {"seconds": round(seconds, 1), "cpu_count": os.cpu_count()}
+    path.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")
+
+
+def _check_common(results: dict, lesson: str) -> None:
+    assert results["lesson"] == lesson
+    assert results["source"] in {"real", "twin"}
+    assert results["rows"] > 0
+
+
+def check_00_setup(results: dict) -> None:
+    assert results["columns"] == 85
+    assert results["classes"] >= 10
+    assert results["device"] in {"CPU", "GPU"}
+    assert results["estimated_full_seconds"] > results["sample_seconds"] > 0
+
+
+def check_01_dataset(results: dict) -> None:
+    assert results["classes"] >= 10
+    # The largest class is about 88,000 times the smallest in the full file;
+    # a sample that keeps a few rows of every class still shows hundreds.
+    assert results["imbalance_ratio"] > 100
+    assert {"Flow Bytes/s", "Flow Packets/s"} <= set(results["non_finite_columns"])
+    assert results["timestamps_parsed"] == results["rows"]
+    assert results["attack_classes_on_one_day"] >= 8
+
+
+def check_02_preprocessing(results: dict) -> None:
+    assert results["test_rows"] == pytest.approx(0.2 * results["rows"], abs=12)
+    assert results["train_min"] == pytest.approx(0.0)
+    assert results["train_max"] == pytest.approx(1.0)
+    assert results["classes_in_test"] == results["classes_in_train"]
+    # sum over training rows of w(class of row) = N for w_i = N / (C * N_i).
+    assert results["weighted_rows"] == pytest.approx(results["train_rows"])
+    assert results["largest_weight"] > 10 * results["smallest_weight"]
+
+
+def check_03_feature_selection(results: dict) -> None:
+    assert 10 <= results["features_after_correlation"] < results["features_before"]
+    assert results["features_after_rfe"] == results["rfe_target"]
+    for subset in ("all", "rfe"):
+        assert results[subset]["macro_f1"] > 0.5
+        assert results[subset]["accuracy"] > 0.8
+
+
+RESULT_CHECKS = {
+    "00_setup": check_00_setup,
+    "01_dataset": check_01_dataset,
+    "02_preprocessing": check_02_preprocessing,
+    "03_feature_selection": check_03_feature_selection,
+}
+
+
+def test_every_lesson_has_result_checks():
+    missing = [name for name in LESSONS if name not in RESULT_CHECKS]
+    assert missing == [], "add a check_<lesson> function and RESULT_CHECKS entry"
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_solution_notebook_executes(name, monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    source = lesson_notebook(ROOT, name)
+    EXECUTED.mkdir(exist_ok=True)
+    output = EXECUTED / f"{name}.ipynb"
+
+    started = time.perf_counter()
+    papermill.execute_notebook(
+        str(source),
+        str(output),
+        kernel_name="python3",
+        cwd=str(source.parent),
+        progress_bar=False,
+    )
+    _record_time(name, time.perf_counter() - started)
+
+    results = read_results(nbformat.read(output, as_version=4))
+    _check_common(results, name)
+    if name in RESULT_CHECKS:
+        RESULT_CHECKS[name](results)
