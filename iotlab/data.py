@@ -93,6 +93,7 @@ __all__ = [
     "TIME_COLUMNS",
     "WHOLE_FLOAT_COLUMNS",
     "SchemaError",
+    "detect_format",
     "load_flows",
     "open_csv_stream",
     "parse_timestamps",
@@ -212,7 +213,7 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
     if path.is_dir():
         raise IsADirectoryError(f"{source} is a folder, not a file.\n{GET_DATA_HINT}")
     started = time.perf_counter()
-    kind = _sniff_kind(path)
+    kind = detect_format(path)
     if kind == "parquet":
         table = _read_parquet_table(path, source)
         line_offset = None
@@ -329,10 +330,10 @@ def parse_timestamps(series: pd.Series, *, source: str = "Timestamp") -> pd.Seri
             source,
             unparsed_timestamp_message(distinct, unparsed, counts, None, codes),
         )
-    result = np.where(codes >= 0, values[np.maximum(codes, 0)], np.datetime64("NaT"))
-    return pd.Series(
-        result.astype("datetime64[s]"), index=series.index, name=series.name
-    )
+    result = np.full(len(codes), np.datetime64("NaT"), dtype="datetime64[s]")
+    present = codes >= 0
+    result[present] = values[codes[present]]
+    return pd.Series(result, index=series.index, name=series.name)
 
 
 def write_published_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -408,7 +409,7 @@ def open_csv_stream(path: str | os.PathLike) -> Iterator[tuple[IO[bytes], str]]:
         suitable CSV.
     """
     path = Path(path)
-    kind = _sniff_kind(path)
+    kind = detect_format(path)
     if kind == "parquet":
         raise schema_error(str(path), "this is a Parquet file, not a CSV file.")
     if kind == "gzip":
@@ -434,7 +435,20 @@ def open_csv_stream(path: str | os.PathLike) -> Iterator[tuple[IO[bytes], str]]:
 # --------------------------------------------------------------------------
 
 
-def _sniff_kind(path: Path) -> str:
+def detect_format(path: str | os.PathLike) -> str:
+    """Recognise a flow file's format from its first bytes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to inspect.
+
+    Returns
+    -------
+    str
+        ``"parquet"``, ``"gzip"``, ``"zip"``, or ``"csv"`` for anything else
+        (which ``load_flows`` then checks as CSV text).
+    """
     with open(path, "rb") as stream:
         head = stream.read(8)
     for magic, kind in _MAGIC_KINDS.items():
