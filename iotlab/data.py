@@ -537,10 +537,16 @@ def _parse_header(head: bytes, source: str) -> list[str]:
     line = head[:end].decode("utf-8-sig", errors="replace").rstrip("\r")
     names = [name.strip() for name in next(csv.reader([line]), [])]
     if len(names) < 2:
-        raise schema_error(
-            source,
-            f"the first line {line[:80]!r} is not a comma-separated header.",
-        )
+        problem = f"the first line {line[:80]!r} is not a comma-separated header."
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if line.count(separator) >= 2:
+                problem += (
+                    f" It is separated by {name}, as some spreadsheets save CSV; "
+                    "save it again with commas as separators and points as "
+                    "decimal marks."
+                )
+                break
+        raise schema_error(source, problem)
     return names
 
 
@@ -581,10 +587,15 @@ def _header_problem(names: list[str]) -> str | None:
 
 
 def _describe_unknown_column(name: str, missing: list[str]) -> str:
-    if name == "" or name.startswith("Unnamed:"):
+    if name.startswith("Unnamed:"):
         return (
             f"{name!r} (an unnamed column, probably a saved pandas index; "
             "write frames with index=False)"
+        )
+    if name == "":
+        return (
+            "'' (a column without a name: a saved pandas index when it comes "
+            "first, so write frames with index=False, or a trailing comma)"
         )
     candidates = missing or list(COLUMN_NAMES)
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
@@ -635,7 +646,6 @@ def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
         column_types={name: _arrow_read_type(name) for name in names},
         null_values=NULL_TOKENS,
         strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
     )
     try:
         with _arrow_input(path, kind) as stream:

@@ -32,6 +32,7 @@ import datetime as dt
 import hashlib
 import importlib
 import importlib.metadata
+import inspect
 import json
 import logging
 import os
@@ -502,12 +503,14 @@ def _download_kaggle(work: Path) -> Path:
     logger.info(
         "Downloading %s from Kaggle dataset %s", schema.CSV_NAME, schema.KAGGLE_HANDLE
     )
+    # NOTE: the flow file is assumed to sit at the root of the Kaggle dataset
+    # as ACI-IoT-2023.csv. That path was not checked against Kaggle itself.
+    options = {"path": schema.CSV_NAME}
+    # Older kagglehub releases lack output_dir and download into their cache.
+    if "output_dir" in inspect.signature(kagglehub.dataset_download).parameters:
+        options["output_dir"] = str(work)
     try:
-        downloaded = Path(
-            kagglehub.dataset_download(
-                schema.KAGGLE_HANDLE, path=schema.CSV_NAME, output_dir=str(work)
-            )
-        )
+        downloaded = Path(kagglehub.dataset_download(schema.KAGGLE_HANDLE, **options))
     except errors as exc:
         raise FetchError(
             f"the Kaggle download of {schema.KAGGLE_HANDLE} failed: {exc}. "

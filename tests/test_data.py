@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import zipfile
 
@@ -162,6 +163,15 @@ def test_columns_in_other_order_are_reordered(tmp_path, frame):
     pd.testing.assert_frame_equal(loaded, frame)
 
 
+def test_fully_quoted_csv(tmp_path, frame):
+    path = tmp_path / "quoted.csv"
+    text = frame.assign(
+        Timestamp=frame["Timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    ).to_csv(index=False, quoting=csv.QUOTE_ALL)
+    path.write_text(text)
+    pd.testing.assert_frame_equal(load_flows(path), frame)
+
+
 # --------------------------------------------------------------------------
 # Bad input
 
@@ -235,6 +245,18 @@ def test_saved_pandas_index_explained(tmp_path, frame):
     path = tmp_path / "indexed.csv"
     frame.to_csv(path)
     assert "saved pandas index" in _load_error(path)
+
+
+def test_trailing_comma_column(tmp_path):
+    text = HEADER + ",\n" + ",".join(text_row().values()) + ",\n"
+    message = _load_error(write_text(tmp_path / "trailing.csv", text))
+    assert "a column without a name" in message
+
+
+def test_semicolon_separated_explained(tmp_path):
+    text = HEADER.replace(",", ";") + "\n" + ";".join(text_row().values()) + "\n"
+    message = _load_error(write_text(tmp_path / "semicolons.csv", text))
+    assert "separated by semicolons" in message
 
 
 def test_duplicated_column(tmp_path):
