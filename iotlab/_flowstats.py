@@ -97,8 +97,8 @@ def flow_columns(
     -------
     dict of str to ndarray
         One array per numeric CICFlowMeter column, keyed by the published
-        column name; ``Flow Bytes/s`` and ``Flow Packets/s`` hold inf or NaN
-        for zero-duration flows as the published file does.
+        column name. As in the published file, ``Flow Bytes/s`` and
+        ``Flow Packets/s`` are inf or NaN for zero-duration flows.
     """
     n_flows = start_us.size
     length_f = length.astype(np.float64)

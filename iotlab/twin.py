@@ -15,10 +15,10 @@ It is built by conditional sampling, from flow structure down to packets:
    reproduces the CICFlowMeter arithmetic, so that every column relation of
    the real file holds on every row.
 
-On top of that come the file's quirks that the lessons teach: capture times
-in the Idle columns, every attack on one capture day, host 192.168.1.45 as the
-attacker, zero-duration flows with inf or NaN rates, and exact duplicates
-once the identifiers are dropped.
+On top of that come the quirks of the real file that the lessons teach.
+The Idle columns store capture times, every attack falls on one capture day,
+and host 192.168.1.45 is the attacker. Zero-duration flows have inf or NaN
+rates, and some rows are exact duplicates once the identifiers are dropped.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ FULL_NAN_RATE_ROWS = 1_009
 #: estimate that makes duplicates present without dominating.
 DUPLICATE_SHARE = 0.002
 #: Capture clock: the testbed's local time was EDT, UTC-4, for the whole
-#: capture (30 Oct to 3 Nov 2023). Timestamp is local; Idle holds UTC epoch.
+#: capture (30 Oct to 3 Nov 2023). Timestamp is local time, and Idle stores
+#: UTC epoch microseconds.
 UTC_OFFSET_US = 4 * 3600 * 1_000_000
 
 _CAPTURE_DAYS = [schema.CAPTURE_START + dt.timedelta(days=i) for i in range(5)]
@@ -69,9 +70,9 @@ def _hms(text: str) -> float:
     return hours * 3600.0 + minutes * 60 + seconds
 
 
-#: Capture day(s) and time-of-day quantiles (local time, evenly spaced
-#: probabilities) of every class. Attack windows are those of the calibration
-#: rows widened by a few minutes at each end.
+#: Prior capture day(s) and time-of-day quantiles (local time, evenly spaced
+#: probabilities) of every class. The calibration figures replace them for
+#: every class with at least 3 real rows, so only ARP Spoofing uses its prior.
 CAPTURE_TIMES: dict[str, tuple[list[dt.date], list[float]]] = {
     "Benign": (
         _CAPTURE_DAYS,
@@ -199,7 +200,7 @@ def _blend_shares(prior, measured, n_rows, cast):
 
 
 def _calibrated_mode(prior: dict, figures: dict, class_rows: int, n_modes: int) -> dict:
-    """A mode's parameters: domain priors updated with measured figures."""
+    """Update a mode's domain priors with its measured figures."""
     mode = copy.copy(prior)
     rows = figures.get("rows", 0)
     # Mode share: measured share of the class rows, blended with the prior.
@@ -817,7 +818,7 @@ def _assemble(flows, columns, rng):
     data["Timestamp"] = (start_local_us // 1_000_000).astype("datetime64[s]")
 
     # Exact duplicates once identifiers are dropped: copy every other
-    # column from another row of the same class.
+    # column from another row of the same mode.
     n_duplicates = round(DUPLICATE_SHARE * n)
     if n_duplicates:
         candidates = np.flatnonzero(~flows["zero"])
