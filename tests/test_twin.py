@@ -371,9 +371,13 @@ def test_report_without_real_rows_fails_clearly(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.slow
-def test_report_writes_markdown_and_figures(tmp_path):
+def test_report_writes_markdown_and_figures(tmp_path, monkeypatch):
     _need_real_rows()
     from iotlab import report
+
+    # Fewer trees and repeats keep this a check of the plumbing, not of scores.
+    monkeypatch.setattr(report, "N_TREES", 20)
+    monkeypatch.setattr(report, "DISCRIMINATOR_REPEATS", 1)
 
     code = report.main(
         ["--real", str(CALIBRATION_CSV), "--out", str(tmp_path), "--rows", "3000"]
