@@ -73,6 +73,20 @@ def test_schema_matches_load_flows():
     validate_frame(small, source="twin")
 
 
+def test_published_csv_round_trip(tmp_path):
+    from iotlab.data import load_flows, write_published_csv
+
+    frame = make_twin(2_000, seed=1)
+    path = write_published_csv(frame, tmp_path / "twin.csv")
+    back = load_flows(path)
+    pd.testing.assert_frame_equal(
+        back.reset_index(drop=True),
+        frame.reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-12,
+    )
+
+
 # --- determinism and class mix ----------------------------------------------
 
 
