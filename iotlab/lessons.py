@@ -385,7 +385,9 @@ def stale_lessons(
     return sorted(stale)
 
 
-def build_lessons(root: Path | str | None = None) -> list[str]:
+def build_lessons(
+    root: Path | str | None = None, generated: dict[str, str] | None = None
+) -> list[str]:
     """Regenerate ``lessons/`` from ``solutions/`` and return the changed lessons.
 
     Lessons whose generated text is unchanged are not rewritten; a folder in
@@ -395,6 +397,9 @@ def build_lessons(root: Path | str | None = None) -> list[str]:
     ----------
     root : path, optional
         Course root; found with :func:`find_course_root` when omitted.
+    generated : dict, optional
+        Output of :func:`generate_lessons`, to write without running nbgrader
+        again.
 
     Returns
     -------
@@ -402,7 +407,8 @@ def build_lessons(root: Path | str | None = None) -> list[str]:
         Names of the lessons written or removed.
     """
     root = Path(root) if root is not None else find_course_root()
-    generated = generate_lessons(root)
+    if generated is None:
+        generated = generate_lessons(root)
     changed = stale_lessons(root, generated)
     for name in changed:
         folder = root / LESSONS_DIRECTORY / name

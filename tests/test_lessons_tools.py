@@ -67,14 +67,34 @@ def _lesson_notebook() -> nbformat.NotebookNode:
     return lessons.clean_notebook_node(nb)
 
 
-@pytest.fixture
-def course(tmp_path) -> Path:
-    root = tmp_path / "course"
+def _make_course(root: Path) -> Path:
     (root / "solutions" / "00_double").mkdir(parents=True)
     shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     path = root / "solutions" / "00_double" / "00_double.ipynb"
     path.write_text(lessons.render_notebook(_lesson_notebook()), encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def course(tmp_path) -> Path:
+    return _make_course(tmp_path / "course")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """A small course built once; tests that change it work on a copy."""
+    root = _make_course(tmp_path_factory.mktemp("built") / "course")
+    generated = lessons.generate_lessons(root)
+    lessons.build_lessons(root, generated)
+    return root, generated
+
+
+@pytest.fixture
+def built_copy(built, tmp_path) -> tuple[Path, dict[str, str]]:
+    root, generated = built
+    copy = tmp_path / "course"
+    shutil.copytree(root, copy)
+    return copy, generated
 
 
 def _dirty_notebook() -> nbformat.NotebookNode:
@@ -156,41 +176,47 @@ def test_find_course_root_missing(tmp_path):
         lessons.find_course_root(tmp_path)
 
 
-def test_build_generates_student_copy(course):
-    assert lessons.build_lessons(course) == ["00_double"]
-    student = nbformat.read(course / "lessons" / "00_double" / "00_double.ipynb", 4)
+def test_build_generates_student_copy(built):
+    root, _ = built
+    student = nbformat.read(root / "lessons" / "00_double" / "00_double.ipynb", 4)
     solution_cell = student.cells[1]
     assert "raise NotImplementedError()" in solution_cell.source
     assert "return 2 * x" not in solution_cell.source
     assert student.cells[2].metadata["nbgrader"]["locked"] is True
-    assert not (course / "gradebook.db").exists()
+    assert not (root / "gradebook.db").exists()
 
 
-def test_build_is_repeatable(course):
-    lessons.build_lessons(course)
-    path = course / "lessons" / "00_double" / "00_double.ipynb"
+def test_generation_is_repeatable(built):
+    root, generated = built
+    assert lessons.generate_lessons(root) == generated
+    assert lessons.stale_lessons(root, generated) == []
+
+
+def test_build_writes_only_changes(built_copy):
+    root, generated = built_copy
+    path = root / "lessons" / "00_double" / "00_double.ipynb"
     text = path.read_text()
-    assert lessons.stale_lessons(course) == []
-    assert lessons.build_lessons(course) == []
+    assert lessons.build_lessons(root, generated) == []
     assert path.read_text() == text
 
 
-def test_check_names_stale_lesson(course, capsys):
-    lessons.build_lessons(course)
-    solution = course / "solutions" / "00_double" / "00_double.ipynb"
+def test_check_names_stale_lesson(built_copy, capsys):
+    root, _ = built_copy
+    solution = root / "solutions" / "00_double" / "00_double.ipynb"
     nb = nbformat.read(solution, 4)
     nb.cells[0].source += "\nA new sentence."
     solution.write_text(lessons.render_notebook(nb))
-    assert lessons.main(["--check", "--root", str(course)]) == 1
+    assert lessons.main(["--check", "--root", str(root)]) == 1
     assert "00_double" in capsys.readouterr().err
 
 
-def test_build_removes_orphan_lesson(course):
-    orphan = course / "lessons" / "05_orphan"
+def test_build_removes_orphan_lesson(built_copy):
+    root, generated = built_copy
+    orphan = root / "lessons" / "05_orphan"
     orphan.mkdir(parents=True)
     (orphan / "05_orphan.ipynb").write_text("{}")
-    assert "05_orphan" in lessons.stale_lessons(course)
-    lessons.build_lessons(course)
+    assert lessons.stale_lessons(root, generated) == ["05_orphan"]
+    assert lessons.build_lessons(root, generated) == ["05_orphan"]
     assert not orphan.exists()
 
 
