@@ -201,8 +201,8 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
 
     Notes
     -----
-    Integer columns are parsed as ``float64`` and converted after checking
-    that every value is whole and in range. This is exact for the magnitudes
+    Integer columns of a CSV are parsed as ``float64`` and converted after
+    checking that every value is whole and in range. This is exact for the magnitudes
     in the published file, where the largest values (capture times in
     microseconds, about 1.7e15) are far below 2**53.
     """
@@ -221,7 +221,8 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
         table = _read_csv_table(path, kind, source)
         line_offset = 2
     if table.num_rows == 0:
-        raise schema_error(source, "the file has a header but no data rows.")
+        what = "columns" if kind == "parquet" else "a header"
+        raise schema_error(source, f"the file has {what} but no data rows.")
     columns = {name: table.column(name) for name in table.column_names}
     del table
     frame = frame_from_arrow(columns, source, line_offset)

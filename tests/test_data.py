@@ -369,6 +369,12 @@ def test_arrow_errors_are_chained(tmp_path):
     assert caught.value.__cause__ is not None
 
 
+def test_parquet_without_rows(tmp_path, frame):
+    path = tmp_path / "empty.parquet"
+    frame.iloc[:0].to_parquet(path)
+    assert "has columns but no data rows" in _load_error(path)
+
+
 def test_parquet_missing_column(tmp_path, frame):
     path = tmp_path / "short.parquet"
     frame.drop(columns=["Protocol"]).to_parquet(path)
