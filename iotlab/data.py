@@ -189,10 +189,10 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
         If ``path`` does not exist.
     SchemaError
         If the file is not a CSV or Parquet file, is empty, lacks data rows,
-        has missing, renamed or extra columns, or holds values that do not
-        fit a column (text in a numeric column, a fraction or an
-        out-of-range number in an integer column, an unknown label, an
-        unparseable timestamp).
+        or has missing, renamed or extra columns. Also if a value does not
+        fit its column: text in a numeric column, a fraction or an
+        out-of-range number in an integer column, an unknown label, or an
+        unparseable timestamp.
 
     See Also
     --------

@@ -437,18 +437,21 @@ def test_written_text_layout(tmp_path):
             "2023-11-03 11:59:59",
         ]
     ).astype("datetime64[s]")
+
     frame.loc[0, "Total Length of Fwd Packet"] = 1933
     frame.loc[0, "Flow Duration"] = 15488001
     frame.loc[0, "Fwd Packet Length Mean"] = 193.3
     frame.loc[1, "Fwd Packet Length Mean"] = 719.0
     frame.loc[2, "Fwd Packet Length Mean"] = 1e-05
     frame.loc[3, "Idle Mean"] = 849515936087709.5
+
     path = write_published_csv(frame, tmp_path / "out.csv")
     text = path.read_bytes().decode()
     assert "\r" not in text
     lines = text.split("\n")
     assert lines[0] == HEADER
     assert lines[-1] == ""
+
     cells = [line.split(",") for line in lines[1:-1]]
     column = schema.COLUMN_NAMES.index
     assert [row[column("Timestamp")] for row in cells] == [
@@ -463,6 +466,7 @@ def test_written_text_layout(tmp_path):
         "2023-01-11 23:59:59",
         "03/11/2023 11:59:59 AM",
     ]
+
     assert cells[0][column("Total Length of Fwd Packet")] == "1933.0"
     assert cells[0][column("Flow Duration")] == "15488001"
     assert cells[0][column("Fwd Packet Length Mean")] == "193.3"
