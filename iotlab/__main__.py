@@ -11,6 +11,10 @@ import sys
 
 #: Command name -> (module that implements it, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "fetch": (
+        "iotlab.fetch",
+        "get the real dataset or build the twin (same as data_fetch.py)",
+    ),
     "reproduce": (
         "iotlab.reproduce",
         "run the paper's experiment (seven models) and write results",
