@@ -668,6 +668,176 @@ def _check_score_columns(score_columns: Callable) -> list[str]:
 
 
 # --------------------------------------------------------------------------
+# 08_pitfalls
+
+
+@_register(
+    "08",
+    "recall_with_support",
+    hint="For each class index i that occurs in y_true: recall is the share of "
+    "its rows with y_pred == i, support the number of its rows. Index the "
+    "frame by CLASS_NAMES[i].",
+    description="recall_with_support(y_true, y_pred) -> DataFrame recall, support",
+)
+def _check_recall_with_support(recall_with_support: Callable) -> list[str]:
+    # Classes 0 Port Scan, 1 Benign, 10 UDP Flood; class 3 is predicted only.
+    y_true = np.array([0, 0, 1, 1, 1, 10])
+    y_pred = np.array([0, 1, 1, 1, 3, 0])
+    table = _call(recall_with_support, y_true, y_pred)
+    if not isinstance(table, pd.DataFrame):
+        return [f"returned {type(table).__name__}, expected a DataFrame."]
+    expected = pd.DataFrame(
+        {"recall": [0.5, 2 / 3, 0.0], "support": [2, 3, 1]},
+        index=["Port Scan", "Benign", "UDP Flood"],
+    )
+    where = "for y_true [0, 0, 1, 1, 1, 10] and y_pred [0, 1, 1, 1, 3, 0]"
+    if list(table.columns) != ["recall", "support"]:
+        return [
+            f"the columns are {list(table.columns)}; expected ['recall', 'support']."
+        ]
+    if [str(name) for name in table.index] != list(expected.index):
+        message = (
+            f"{where} the rows are {list(table.index)}; expected "
+            f"{list(expected.index)}: the classes with test rows, in CLASS_NAMES order."
+        )
+        return [message]
+    problems = []
+    if not np.allclose(table["recall"].to_numpy(dtype=float), expected["recall"]):
+        problems.append(
+            f"{where} the recalls are {table['recall'].round(4).tolist()}; "
+            "expected [0.5, 0.6667, 0.0]."
+        )
+    if table["support"].tolist() != expected["support"].tolist():
+        problems.append(
+            f"{where} the supports are {table['support'].tolist()}; expected [2, 3, 1]."
+        )
+    return problems
+
+
+class _ThresholdModel:
+    """Predicts class 1 where column ``a`` exceeds 0.5, else class 0."""
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (X["a"].to_numpy() > 0.5).astype(int)
+
+
+@_register(
+    "08",
+    "group_permutation_drop",
+    hint="Build the permutation once, shuffled = X_test.copy(), then "
+    "shuffled[columns] = X_test[columns].to_numpy()[permutation]. The drop is "
+    "the score on X_test minus the score on the shuffled copy.",
+    description="group_permutation_drop(model, X_test, y_test, columns, seed) -> dict",
+)
+def _check_group_permutation_drop(group_permutation_drop: Callable) -> list[str]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"a": rng.random(40), "b": rng.random(40)})
+    y = (X["a"] > 0.5).astype(int).to_numpy()
+    original = X.copy()
+    model = _ThresholdModel()
+    problems = []
+    for columns, seed in ((["a"], 1), (["b"], 1), (["a", "b"], 2)):
+        drop = _call(group_permutation_drop, model, X, y, columns, seed)
+        if not isinstance(drop, dict) or {"accuracy", "macro_f1"} - set(drop):
+            return ["return a dict with the keys 'accuracy' and 'macro_f1'."]
+        order = np.random.default_rng(seed).permutation(len(X))
+        shuffled = X.copy()
+        shuffled[columns] = X[columns].to_numpy()[order]
+        after = model.predict(shuffled)
+        expected = {
+            "accuracy": 1.0 - accuracy_score(y, after),
+            "macro_f1": 1.0 - f1_score(y, after, average="macro", zero_division=0),
+        }
+        for key, value in expected.items():
+            if not _is_close(drop[key], value):
+                problems.append(
+                    f"shuffling {columns} with seed {seed} for a model that reads "
+                    f"only column 'a' gives a {key} drop of {drop[key]!r}; "
+                    f"expected {value:.4f}."
+                )
+    if not X.equals(original):
+        problems.append("X_test changed; shuffle a copy.")
+    return problems
+
+
+@_register(
+    "08",
+    "duplicated_in_train",
+    hint="Collect the training rows as tuples, for example with "
+    "set(train[columns].itertuples(index=False, name=None)), then test each "
+    "test row's tuple for membership.",
+    description="duplicated_in_train(train, test, columns) -> bool array",
+)
+def _check_duplicated_in_train(duplicated_in_train: Callable) -> list[str]:
+    train = pd.DataFrame({"a": [1, 2, 3], "b": [1.0, 2.0, 3.0], "id": [7, 8, 9]})
+    test = pd.DataFrame({"a": [2, 2, 4, 3], "b": [2.0, 2.5, 4.0, 3.0], "id": [0] * 4})
+    problems = []
+    for columns, expected in (
+        (["a", "b"], [True, False, False, True]),
+        (["a"], [True, True, False, True]),
+        (["a", "b", "id"], [False, False, False, False]),
+    ):
+        found = _call(duplicated_in_train, train, test, columns)
+        if not isinstance(found, np.ndarray) or found.dtype != bool:
+            return [f"returned {type(found).__name__}; expected a boolean NumPy array."]
+        if found.tolist() != expected:
+            problems.append(
+                f"with columns {columns} the result is {found.tolist()}; expected "
+                f"{expected} (training rows a, b, id: (1, 1.0, 7), (2, 2.0, 8), "
+                "(3, 3.0, 9))."
+            )
+    return problems
+
+
+@_register(
+    "08",
+    "latest_share_mask",
+    hint="Per class: rows = np.flatnonzero(labels == name), sort them by "
+    "Timestamp with kind='stable', and mark the last n_test of them.",
+    description="latest_share_mask(flows, test_size) -> bool array",
+)
+def _check_latest_share_mask(latest_share_mask: Callable) -> list[str]:
+    flows = pd.DataFrame(
+        {
+            "Timestamp": pd.to_datetime(
+                [
+                    "2023-10-30 09:00:03",
+                    "2023-10-30 09:00:01",
+                    "2023-10-30 09:00:02",
+                    "2023-11-01 10:00:00",
+                    "2023-11-01 09:00:00",
+                    "2023-10-31 12:00:00",
+                    "2023-11-01 10:00:00",
+                    "2023-11-02 08:00:00",
+                ]
+            ),
+            "Label": ["Port Scan"] * 3 + ["Benign"] * 4 + ["ARP Spoofing"],
+        }
+    )
+    problems = []
+    # Port Scan (3 rows) puts 1 row in test at 0.34, 2 rows at 0.5 and 0.9
+    # (at most n - 1); Benign (4 rows) puts 1, 2 and 3 rows. Rows 3 and 6
+    # have the same time, and row 6 comes later in row order. The single ARP
+    # Spoofing row stays in training.
+    for test_size, expected in (
+        (0.34, [True, False, False, False, False, False, True, False]),
+        (0.5, [True, False, True, True, False, False, True, False]),
+        (0.9, [True, False, True, True, True, False, True, False]),
+    ):
+        mask = _call(latest_share_mask, flows, test_size)
+        if not isinstance(mask, np.ndarray) or mask.dtype != bool:
+            return [f"returned {type(mask).__name__}; expected a boolean NumPy array."]
+        if mask.tolist() != expected:
+            problems.append(
+                f"with test_size {test_size} the mask is {mask.tolist()}; expected "
+                f"{expected}."
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------
 # Entry points
 
 

@@ -161,6 +161,57 @@ def _score_with_accuracy_as_f1(*args):
     return scores
 
 
+# Lesson 08.
+
+
+def recall_with_support(y_true, y_pred):
+    from iotlab.evaluation import per_class_report
+
+    report = per_class_report(y_true, y_pred)
+    return report.loc[report["support"] > 0, ["recall", "support"]]
+
+
+def group_permutation_drop(model, X_test, y_test, columns, seed):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from iotlab.pitfalls import shuffle_columns
+
+    before = model.predict(X_test)
+    after = model.predict(shuffle_columns(X_test, columns, seed))
+    f1_before = f1_score(y_test, before, average="macro", zero_division=0)
+    f1_after = f1_score(y_test, after, average="macro", zero_division=0)
+    return {
+        "accuracy": accuracy_score(y_test, before) - accuracy_score(y_test, after),
+        "macro_f1": f1_before - f1_after,
+    }
+
+
+def duplicated_in_train(train, test, columns):
+    from iotlab.pitfalls import duplicated_in_train as reference
+
+    return reference(train, test, columns)
+
+
+def latest_share_mask(flows, test_size):
+    from iotlab.pitfalls import time_split_mask
+
+    return time_split_mask(flows, test_size)
+
+
+def _earliest_share_mask(flows, test_size):
+    # Marks the earliest rows of each class instead of the latest.
+    reversed_time = flows.assign(
+        Timestamp=flows["Timestamp"].max() - flows["Timestamp"]
+    )
+    return latest_share_mask(reversed_time, test_size)
+
+
+def _scores_after_shuffle(model, X_test, y_test, columns, seed):
+    # Returns the scores of the shuffled copy instead of their drop.
+    drop = group_permutation_drop(model, X_test, y_test, columns, seed)
+    return {key: 1.0 - value for key, value in drop.items()}
+
+
 CORRECT = {
     ("00", "environment_report"): environment_report,
     ("00", "describe_frame"): describe_frame,
@@ -175,6 +226,10 @@ CORRECT = {
     ("03", "correlated_columns"): correlated_columns,
     ("03", "rfe_select"): rfe_select,
     ("03", "score_columns"): score_columns,
+    ("08", "recall_with_support"): recall_with_support,
+    ("08", "group_permutation_drop"): group_permutation_drop,
+    ("08", "duplicated_in_train"): duplicated_in_train,
+    ("08", "latest_share_mask"): latest_share_mask,
 }
 
 # Plausible mistakes, one per exercise.
@@ -206,6 +261,14 @@ WRONG = {
     ("03", "correlated_columns"): _correlated_keeping_constants,
     ("03", "rfe_select"): lambda X, y, n_features, seed: list(X.columns[:n_features]),
     ("03", "score_columns"): _score_with_accuracy_as_f1,
+    ("08", "recall_with_support"): lambda y_true, y_pred: __import__(
+        "iotlab.evaluation"
+    ).evaluation.per_class_report(y_true, y_pred)[["recall", "support"]],
+    ("08", "group_permutation_drop"): _scores_after_shuffle,
+    ("08", "duplicated_in_train"): lambda train, test, columns: duplicated_in_train(
+        train, test, list(train.columns)
+    ),
+    ("08", "latest_share_mask"): _earliest_share_mask,
 }
 
 
