@@ -54,7 +54,7 @@ def save_figure(figure: Figure, path, dpi: int = 120) -> Path:
         raise ValueError(f"Figure path {str(path)!r} must end in .png.")
     temporary = path.with_name(f".{path.stem}.partial.png")
     try:
-        figure.savefig(temporary, dpi=dpi, bbox_inches="tight", format="png")
+        figure.savefig(temporary, dpi=dpi, format="png")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -62,7 +62,6 @@ def save_figure(figure: Figure, path, dpi: int = 120) -> Path:
 
 
 def _finish(figure: Figure, path) -> Figure:
-    figure.tight_layout()
     if path is not None:
         save_figure(figure, path)
     return figure
@@ -89,7 +88,7 @@ def plot_class_distribution(y, log: bool = True, title: str | None = None, path=
     codes = encode_labels(y)
     counts = pd.Series(np.bincount(codes, minlength=len(CLASS_NAMES)), CLASS_NAMES)
     counts = counts[counts > 0].sort_values(ascending=False)
-    figure = Figure(figsize=(7, 0.35 * len(counts) + 1.2))
+    figure = Figure(figsize=(7, 0.35 * len(counts) + 1.2), layout="constrained")
     ax = figure.subplots()
     sns.barplot(x=counts.to_numpy(), y=list(counts.index), ax=ax, color="tab:blue")
     if log:
@@ -120,7 +119,7 @@ def plot_confusion_matrix(matrix: pd.DataFrame, title: str | None = None, path=N
     values = matrix.to_numpy(dtype=float)
     is_count = np.allclose(values, np.round(values))
     size = 1.6 + 0.6 * len(matrix)
-    figure = Figure(figsize=(size + 1.5, size))
+    figure = Figure(figsize=(size + 1.5, size), layout="constrained")
     ax = figure.subplots()
     sns.heatmap(
         matrix,
@@ -164,12 +163,12 @@ def plot_per_class_metrics(report: pd.DataFrame, title: str | None = None, path=
         .reset_index()
         .melt(id_vars="class", var_name="metric", value_name="score")
     )
-    figure = Figure(figsize=(8, 0.5 * len(frame) + 1.5))
+    figure = Figure(figsize=(8, 0.5 * len(frame) + 1.5), layout="constrained")
     ax = figure.subplots()
     sns.barplot(data=long, y="class", x="score", hue="metric", ax=ax)
     ax.set_xlim(0, 1.05)
     ax.set_ylabel("")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.set_title(title or "Per-class precision, recall and F1")
     return _finish(figure, path)
 
@@ -195,7 +194,7 @@ def plot_training_curves(history, title: str | None = None, path=None):
             f"history has no 'loss' entry (keys: {sorted(logs)}); pass the History "
             "that iotlab.models.train returns."
         )
-    figure = Figure(figsize=(10, 3.5))
+    figure = Figure(figsize=(10, 3.5), layout="constrained")
     axes = figure.subplots(1, 2)
     for ax, metric in zip(axes, ("loss", "accuracy")):
         for prefix, label in (("", "training"), ("val_", "validation")):
@@ -205,7 +204,8 @@ def plot_training_curves(history, title: str | None = None, path=None):
                 ax.plot(epochs, values, marker="o", markersize=3, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
-        ax.legend()
+        if ax.get_lines():
+            ax.legend()
     figure.suptitle(title or "Training curves")
     return _finish(figure, path)
 
@@ -226,7 +226,7 @@ def plot_roc_curves(curves: dict, title: str | None = None, path=None):
     -------
     matplotlib.figure.Figure
     """
-    figure = Figure(figsize=(6.5, 5.5))
+    figure = Figure(figsize=(6.5, 5.5), layout="constrained")
     ax = figure.subplots()
     if "per_class" in curves:
         for name, (fpr, tpr, auc) in curves["per_class"].items():

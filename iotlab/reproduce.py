@@ -353,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    # Keras retraces its step functions for every new model and the last,
+    # smaller batch; TensorFlow warns about it, but it is expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         settings = Settings.from_args(args)
         started = time.perf_counter()
@@ -365,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Data: {detail}")
         experiment = run_experiment(df, settings, source=source, source_detail=detail)
         written = write_outputs(experiment, settings.out)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, IsADirectoryError) as error:
         print(f"iotlab reproduce: error: {error}", file=sys.stderr)
         return 2
     print()
@@ -391,10 +394,6 @@ def load_flows_for(settings: Settings) -> tuple[pd.DataFrame, str, str]:
         from iotlab.data import load_flows
 
         path = settings.data
-        if not path.exists():
-            raise FileNotFoundError(
-                f"--data {str(path)!r} does not exist. {schema.GET_DATA_HINT}"
-            )
         df = load_flows(path)
         source = df.attrs.get("source", "file")
         detail = df.attrs.get("source_detail") or f"{len(df):,} rows from {path}"
@@ -561,6 +560,8 @@ def run_experiment(
 def _run_deep_models(
     deep_names, names, X_train, y_train, X_test, y_test, settings, progress, notes
 ) -> list[ModelRun]:
+    import keras
+
     from iotlab import models as deep
     from iotlab.evaluation import evaluate
     from iotlab.features import check_conv_features
@@ -587,6 +588,8 @@ def _run_deep_models(
             f"validating on {len(y_val):,}, batch {settings.batch_size}, "
             f"up to {settings.epochs} epochs ..."
         )
+        # Free the previous model's graph state before building the next.
+        keras.backend.clear_session()
         model = deep.BUILDERS[name](X_train.shape[1], seed=settings.seed)
         started = time.perf_counter()
         history = deep.train(
