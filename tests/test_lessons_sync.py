@@ -32,7 +32,12 @@ def generated():
 
 def _folders(directory: str) -> list[str]:
     base = ROOT / directory
-    return sorted(path.name for path in base.iterdir() if path.is_dir())
+    # Hidden folders such as .ipynb_checkpoints belong to Jupyter, not the course.
+    return sorted(
+        path.name
+        for path in base.iterdir()
+        if path.is_dir() and not path.name.startswith(".")
+    )
 
 
 def _read(name: str, directory: str) -> nbformat.NotebookNode:
