@@ -1,11 +1,13 @@
 """The classical baselines of Reddy et al. 2025: LR, RBF SVM, DT and RF.
 
 Reddy et al. 2025 (doi:10.5281/zenodo.17376640) give no hyperparameters for
-the baselines, so these are scikit-learn's defaults, seeded. An exact RBF
-``SVC`` fit grows about as n^1.9 in the training rows (20,000 rows took 14 s
-on 2 CPU cores), so the SVM comes in two stated forms: the exact ``SVC`` on a
-stratified subsample, and a Nystroem kernel approximation with a linear model
-on every training row.
+the baselines, so these are scikit-learn's defaults, seeded (LR gets
+``max_iter=1000`` so that it converges). The fit time of an exact RBF ``SVC``
+grows faster than linearly in the training rows, roughly quadratically for
+libsvm, so a fit on the million training rows of the full file is
+impractical. The SVM therefore comes in two stated forms: the exact ``SVC``
+on a stratified subsample, and a Nystroem kernel approximation with a linear
+model on every training row.
 
 API summary
 -----------

@@ -146,9 +146,9 @@ def confusion(y_true, y_pred, normalize: str | None = None) -> pd.DataFrame:
     y_true, y_pred : array-like
         True and predicted classes (names or indices).
     normalize : {None, "true", "pred", "all"}, default None
-        None gives counts; "true" divides each row by its true rows (so the
-        diagonal holds recalls), "pred" each column by its predictions, "all"
-        by the total.
+        None gives counts. "true" divides each row by its true rows, so the
+        diagonal contains the recalls. "pred" divides each column by its
+        predictions, and "all" divides by the total.
 
     Returns
     -------
@@ -175,9 +175,9 @@ def roc_curves(y_true, y_score) -> dict:
 
     Only classes with test rows get a curve: a class absent from ``y_true``
     has no positives, so its true-positive rate is undefined. The micro
-    average pools the (row, class) decisions of those classes; the macro
-    average is the mean of their AUCs (its curve interpolates their TPRs on a
-    common FPR grid); the weighted average weights each AUC by its support.
+    average pools the (row, class) decisions of those classes. The macro
+    average is the mean of their AUCs, and its curve interpolates their TPRs
+    on a common FPR grid. The weighted average weights each AUC by support.
 
     Parameters
     ----------
@@ -203,7 +203,7 @@ def roc_curves(y_true, y_score) -> dict:
         )
     if scores.shape[1] <= true.max():
         raise ValueError(
-            f"y_score has {scores.shape[1]} columns but y_true holds class index "
+            f"y_score has {scores.shape[1]} columns but y_true contains class index "
             f"{int(true.max())}; pass one column per class index."
         )
     present, support = np.unique(true, return_counts=True)

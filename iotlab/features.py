@@ -41,9 +41,9 @@ from iotlab.preprocessing import make_preprocessor, subsample_rows
 
 logger = logging.getLogger(__name__)
 
-#: Fewest input features that the Conv1D(k=3) + MaxPool(2) stack of Table 2
-#: accepts: two blocks leave floor((floor((F - 2) / 2) - 2) / 2) steps, which
-#: is 0 for F < 10.
+#: Minimum number of input features for the two Conv1D(k=3) + MaxPool(2)
+#: blocks of Table 2. They leave floor((floor((F - 2) / 2) - 2) / 2) steps,
+#: which is 0 for F < 10.
 MIN_CONV_FEATURES: int = 10
 
 
@@ -150,7 +150,8 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
         values, names = _as_array_and_names(X)
         if not np.isfinite(values).all():
             raise ValueError(
-                "X holds inf or NaN; clean it first (iotlab.preprocessing.FlowCleaner)."
+                "X contains inf or NaN; clean it first "
+                "(iotlab.preprocessing.FlowCleaner)."
             )
         self.feature_names_in_ = names
         self.n_features_in_ = values.shape[1]

@@ -52,9 +52,9 @@ def conv_output_length(
 ) -> int:
     """Return the timesteps left after ``n_blocks`` Conv1D(valid) + MaxPool blocks.
 
-    Each block maps L steps to floor((L - kernel_size + 1) / pool_size), so
-    the two blocks of Table 2 leave floor((floor((F - 2) / 2) - 2) / 2):
-    1 step for 10 features, 8 for 40, and none for fewer than 10.
+    Each block maps L steps to floor((L - kernel_size + 1) / pool_size). The
+    two blocks of Table 2 thus leave floor((floor((F - 2) / 2) - 2) / 2)
+    steps: 1 for 10 features, 8 for 40, and none for fewer than 10.
 
     Parameters
     ----------
@@ -194,8 +194,9 @@ def build_cnn(
     """Build the CNN baseline: the hybrid's conv blocks, Flatten and head.
 
     Reddy et al. 2025 describe the CNN baseline as convolution and max
-    pooling followed by dense ReLU layers and softmax, without sizes; the
-    sizes here are the hybrid's, so that the two differ only by the LSTMs.
+    pooling followed by dense ReLU layers and softmax, but give no sizes. The
+    sizes here are the hybrid's, so that the two models differ only by the
+    LSTMs.
 
     Parameters
     ----------
@@ -357,7 +358,7 @@ def make_dataset(
         )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
-            f"y holds class indices outside 0 .. {n_classes - 1}; encode labels "
+            f"y contains class indices outside 0 .. {n_classes - 1}; encode labels "
             "with iotlab.preprocessing.encode_labels."
         )
     sample_weight = _full_class_weights(class_weight, n_classes)[labels]

@@ -3,9 +3,9 @@
 Every function draws with matplotlib and seaborn, returns the
 ``matplotlib.figure.Figure``, and saves a PNG when given ``path=`` (written
 under a temporary name, then renamed). Figures are built with
-``matplotlib.figure.Figure`` rather than ``pyplot``, so they work in scripts
-and tests without a display and are not kept open by pyplot; a notebook
-shows a returned figure as its cell's output.
+``matplotlib.figure.Figure`` rather than ``pyplot``, so they need no display
+and pyplot does not keep them open. A notebook shows a returned figure as
+its cell's output.
 
 API summary
 -----------

@@ -305,7 +305,7 @@ class FlowCleaner(TransformerMixin, BaseEstimator):
             else:
                 if _is_text(values):
                     raise FeatureSetError(
-                        f"Column {column!r} was numeric in fit but holds text now; "
+                        f"Column {column!r} was numeric in fit but contains text now; "
                         "load both frames the same way."
                     )
                 numbers = values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
@@ -355,8 +355,8 @@ def make_preprocessor(feature_set: str = "paper", clip: bool = False) -> Pipelin
 
     .. warning::
        Fit it on training rows only (``fit_transform(X_train)``, then
-       ``transform(X_test)``): a scaler fitted before the split sees the test
-       rows' minimum and maximum.
+       ``transform(X_test)``). A scaler fitted before the split learns the
+       test rows' minimum and maximum.
     """
     feature_columns(feature_set)  # rejects unknown names early
     pipeline = Pipeline(
@@ -458,9 +458,9 @@ def stratified_sample(
 ) -> pd.DataFrame:
     """Draw about ``n_rows`` rows in class proportion, keeping rare classes.
 
-    Every class keeps min(``min_per_class``, its count) rows at least, so a
-    sample still holds ARP Spoofing; the rest is allocated in proportion to
-    the class counts (largest remainders).
+    Every class keeps at least min(``min_per_class``, its count) rows, so a
+    sample still contains ARP Spoofing. The remaining rows are allocated in
+    proportion to the class counts (largest remainders).
 
     Parameters
     ----------

@@ -242,26 +242,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=(
             f"--quick sets: {quick} (rows, epochs, batch rows, early-stopping "
             "epochs, SVC rows, trees, RFE rows); options given explicitly win. It "
-            "runs in under 3 minutes on 2 CPU cores. Without --quick the deep "
-            "models train with batch 32 for up to 50 epochs on every training row, "
-            "which takes hours on the full file on CPUs."
+            "runs in under 3 minutes on 2 CPU cores, and its deep-model scores "
+            "only show that the pipeline works. Without --quick the deep models "
+            "train with batch 32 for up to 50 epochs on every training row, which "
+            "takes hours on the full file on CPUs."
         ),
     )
-    parser.add_argument("--data", type=Path, help="flow file (CSV or Parquet) to use")
-    parser.add_argument(
-        "--features",
-        choices=sorted(FEATURE_SETS),
-        default="paper",
-        help="feature set: 'paper' keeps IPs and ports as Reddy et al. 2025 do; "
-        "'flow' keeps behaviour only (default: paper)",
+    _add_data_options(parser.add_argument_group("data and output"))
+    _add_selection_options(parser.add_argument_group("feature selection"))
+    _add_model_options(parser.add_argument_group("models and training"))
+    return parser
+
+
+def _add_data_options(group) -> None:
+    group.add_argument(
+        "--data", type=Path, metavar="PATH", help="flow file (CSV or Parquet) to use"
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("runs/reproduce"),
-        help="output folder for results and figures (default: runs/reproduce)",
-    )
-    parser.add_argument(
+    group.add_argument(
         "--source",
         choices=["auto", "real", "twin"],
         default="auto",
@@ -269,26 +266,77 @@ def build_parser() -> argparse.ArgumentParser:
         "'twin' builds the offline twin, 'auto' takes the cache if present, else "
         "the twin (default: auto)",
     )
-    parser.add_argument("--quick", action="store_true", help="a small, fast run")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument(
+    group.add_argument(
         "--sample",
         type=int,
-        help="use a class-stratified sample of this many rows (default: all rows; "
-        f"without --data the twin gets {ROWS_WITHOUT_DATA:,})",
+        metavar="ROWS",
+        help="use a class-stratified sample of this many rows (default: all rows, "
+        f"or {ROWS_WITHOUT_DATA:,} when the twin is built)",
     )
-    parser.add_argument(
-        "--epochs", type=int, help="maximum training epochs (default: 50)"
+    group.add_argument(
+        "--drop-duplicates",
+        action="store_true",
+        help="remove rows that repeat the feature set's columns and label before "
+        "splitting",
     )
-    parser.add_argument(
-        "--batch-size", type=int, help="rows per training batch (default: 32)"
+    group.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        default=Path("runs/reproduce"),
+        help="output folder for results and figures (default: runs/reproduce)",
     )
-    parser.add_argument(
-        "--patience",
+    group.add_argument("--quick", action="store_true", help="a small, fast run")
+    group.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+    )
+    group.add_argument(
+        "--threads",
         type=int,
-        help="epochs without validation-loss improvement before stopping (default: 5)",
+        metavar="N",
+        help="TensorFlow CPU threads per pool and random-forest jobs (default: "
+        "TensorFlow takes every core, the forest one)",
     )
-    parser.add_argument(
+
+
+def _add_selection_options(group) -> None:
+    group.add_argument(
+        "--features",
+        choices=sorted(FEATURE_SETS),
+        default="paper",
+        help="feature set: 'paper' keeps IPs and ports as Reddy et al. 2025 do, "
+        "'flow' keeps behaviour only (default: paper)",
+    )
+    group.add_argument(
+        "--threshold",
+        type=float,
+        metavar="R",
+        default=0.9,
+        help="drop one column of each pair with |Pearson r| above this (default: 0.9)",
+    )
+    group.add_argument(
+        "--n-features",
+        type=int,
+        metavar="N",
+        default=20,
+        help=f"features RFE keeps, at least {MIN_CONV_FEATURES} (default: 20)",
+    )
+    group.add_argument(
+        "--rfe-samples",
+        type=int,
+        metavar="ROWS",
+        help="training rows RFE is fitted on (default: 50000)",
+    )
+
+
+def _add_model_options(group) -> None:
+    group.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help=f"run only these models, from {' '.join(MODEL_NAMES)} (default: all)",
+    )
+    group.add_argument(
         "--svm",
         choices=["subsample", "nystroem"],
         default="subsample",
@@ -296,54 +344,37 @@ def build_parser() -> argparse.ArgumentParser:
         "'nystroem': Nystroem RBF features + linear SVM on all training rows "
         "(default: subsample)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--svm-samples",
         type=int,
+        metavar="ROWS",
         help="training rows for the exact SVC (default: 20000)",
     )
-    parser.add_argument("--trees", type=int, help="random forest trees (default: 100)")
-    parser.add_argument(
-        "--n-features",
+    group.add_argument(
+        "--trees", type=int, metavar="N", help="random forest trees (default: 100)"
+    )
+    group.add_argument(
+        "--epochs", type=int, metavar="N", help="maximum training epochs (default: 50)"
+    )
+    group.add_argument(
+        "--batch-size",
         type=int,
-        default=20,
-        help=f"features RFE keeps, at least {MIN_CONV_FEATURES} (default: 20)",
+        metavar="ROWS",
+        help="rows per training batch (default: 32)",
     )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=0.9,
-        help="drop one column of each pair with |Pearson r| above this (default: 0.9)",
-    )
-    parser.add_argument(
-        "--rfe-samples",
+    group.add_argument(
+        "--patience",
         type=int,
-        help="training rows RFE is fitted on (default: 50000)",
+        metavar="EPOCHS",
+        help="epochs without validation-loss improvement before stopping (default: 5)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--class-weight",
         choices=["balanced", "sqrt", "none"],
         default="balanced",
         help="deep-model class weights: N/(C*N_i), its square root, or none "
         "(default: balanced)",
     )
-    parser.add_argument(
-        "--drop-duplicates",
-        action="store_true",
-        help="remove rows that repeat the feature set's columns and label before "
-        "splitting",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        help="TensorFlow CPU threads per pool and random-forest jobs (default: all)",
-    )
-    parser.add_argument(
-        "--models",
-        nargs="+",
-        metavar="MODEL",
-        help=f"run only these models, from {' '.join(MODEL_NAMES)} (default: all)",
-    )
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

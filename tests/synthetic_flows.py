@@ -15,9 +15,9 @@ from iotlab import schema
 def make_flows(counts: dict[str, int] | None = None, seed: int = 0) -> pd.DataFrame:
     """Build a frame with ``counts[label]`` rows per class and all 85 columns.
 
-    Every numeric column is class mean + noise with a column-specific scale;
-    the six columns of ``schema.CONSTANT_COLUMNS`` are constant, the rate
-    columns hold a few inf and NaN values, and ``Flow ID`` joins the IPs,
+    Every numeric column is a class mean plus noise, scaled per column. The
+    six columns of ``schema.CONSTANT_COLUMNS`` are constant and the rate
+    columns contain a few inf and NaN values. ``Flow ID`` joins the IPs,
     ports and protocol as in the published file.
     """
     if counts is None:

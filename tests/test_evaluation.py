@@ -1,4 +1,4 @@
-"""Tests of iotlab.evaluation with answers worked out by hand."""
+"""Tests of iotlab.evaluation against values worked out by hand."""
 
 from __future__ import annotations
 
