@@ -838,6 +838,475 @@ def _check_latest_share_mask(latest_share_mask: Callable) -> list[str]:
 
 
 # --------------------------------------------------------------------------
+# 04_classical_baselines
+
+
+@_register(
+    "04",
+    "classical_models",
+    hint="Return a dict of three unfitted estimators from sklearn.linear_model, "
+    "sklearn.tree and sklearn.ensemble, passing the seed as random_state where "
+    "the model has randomness.",
+    description="make_classical_models(seed, n_trees) -> {'LR', 'DT', 'RF'}",
+)
+def _check_classical_models(make_classical_models: Callable) -> list[str]:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    built = _call(make_classical_models, 7, 3)
+    if not isinstance(built, dict):
+        return [
+            f"`make_classical_models` returned {type(built).__name__}, expected a dict."
+        ]
+    if list(built) != ["LR", "DT", "RF"]:
+        return [f"the keys are {list(built)}; expected ['LR', 'DT', 'RF']."]
+    expected = {
+        "LR": (LogisticRegression, {"max_iter": 1000}),
+        "DT": (DecisionTreeClassifier, {"random_state": 7}),
+        "RF": (
+            RandomForestClassifier,
+            {"n_estimators": 3, "random_state": 7, "n_jobs": 1},
+        ),
+    }
+    problems = []
+    for name, (model_class, parameters) in expected.items():
+        model = built[name]
+        if not isinstance(model, model_class):
+            problems.append(
+                f"{name!r} is a {type(model).__name__}; expected a {model_class.__name__}."
+            )
+            continue
+        for key, value in parameters.items():
+            if model.get_params()[key] != value:
+                problems.append(
+                    f"with seed 7 and 3 trees, {name} has {key}="
+                    f"{model.get_params()[key]!r}; expected {value!r}."
+                )
+        if hasattr(model, "classes_"):
+            problems.append(f"{name} is already fitted; return unfitted models.")
+    return problems
+
+
+@_register(
+    "04",
+    "power_law",
+    hint="Take logarithms: log(seconds) = log(a) + b * log(n) is a line. "
+    "`np.polyfit(np.log(sizes), np.log(seconds), 1)` returns its slope b and "
+    "intercept log(a).",
+    description="fit_power_law(sizes, seconds) -> (exponent b, coefficient a)",
+)
+def _check_power_law(fit_power_law: Callable) -> list[str]:
+    problems = []
+    sizes = [100, 200, 400, 800]
+    exact = [0.002 * size**1.5 for size in sizes]
+    noisy = [0.5, 1.7, 4.1, 18.0]
+    for seconds, label in [(exact, "0.002 * n**1.5"), (noisy, str(noisy))]:
+        fitted = _call(fit_power_law, sizes, seconds)
+        if not isinstance(fitted, tuple) or len(fitted) != 2:
+            return ["return two numbers: `(exponent, coefficient)`."]
+        slope, intercept = np.polyfit(np.log(sizes), np.log(seconds), 1)
+        if not (
+            _is_close(fitted[0], slope, 1e-6)
+            and _is_close(fitted[1], np.exp(intercept), 1e-6)
+        ):
+            problems.append(
+                f"for n = {sizes} and seconds = {label}, (b, a) is {fitted}; expected "
+                f"({slope:.4f}, {np.exp(intercept):.6g})."
+            )
+    return problems
+
+
+def _two_rings(rows: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0.0, 2 * np.pi, rows)
+    radius = np.where(np.arange(rows) % 2 == 0, 1.0, 3.0) + rng.normal(0.0, 0.1, rows)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    return X, np.where(np.arange(rows) % 2 == 0, "inner", "outer")
+
+
+@_register(
+    "04",
+    "nystroem_svm",
+    hint="`make_pipeline(Nystroem(kernel='rbf', gamma=gamma, "
+    "n_components=n_components, random_state=seed), SGDClassifier(loss='hinge', "
+    "alpha=1e-5, random_state=seed))`.",
+    description="make_nystroem_svm(n_components, gamma, seed) -> unfitted Pipeline",
+)
+def _check_nystroem_svm(make_nystroem_svm: Callable) -> list[str]:
+    from sklearn.kernel_approximation import Nystroem
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import Pipeline
+
+    model = _call(make_nystroem_svm, 40, 0.5, 3)
+    if not isinstance(model, Pipeline):
+        return [
+            f"`make_nystroem_svm` returned {type(model).__name__}, expected a Pipeline."
+        ]
+    kernel, linear = model[0], model[-1]
+    problems = []
+    if not isinstance(kernel, Nystroem):
+        problems.append(
+            f"the first step is a {type(kernel).__name__}; expected Nystroem."
+        )
+    else:
+        settings = {
+            "kernel": "rbf",
+            "n_components": 40,
+            "gamma": 0.5,
+            "random_state": 3,
+        }
+        for key, value in settings.items():
+            if kernel.get_params()[key] != value:
+                problems.append(
+                    f"for n_components 40, gamma 0.5 and seed 3, Nystroem has {key}="
+                    f"{kernel.get_params()[key]!r}; expected {value!r}."
+                )
+    if not isinstance(linear, SGDClassifier) or linear.loss != "hinge":
+        problems.append("the last step must be SGDClassifier(loss='hinge', ...).")
+    if problems:
+        return problems
+    X, y = _two_rings()
+    accuracy = float(np.mean(model.fit(X, y).predict(X) == y))
+    if accuracy < 0.95:
+        problems.append(
+            f"on two concentric rings, which no straight line separates, the pipeline "
+            f"reaches accuracy {accuracy:.2f}; an RBF kernel should exceed 0.95."
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------
+# 05_deep_baselines and 06_cnn_lstm: Keras models
+
+
+def _layer_kinds(model) -> list[str]:
+    skipped = {"InputLayer", "Reshape"}
+    return [
+        type(layer).__name__
+        for layer in model.layers
+        if type(layer).__name__ not in skipped
+    ]
+
+
+def _compare_with_reference(
+    build: Callable, reference_build: Callable, name: str
+) -> list[str]:
+    """Compare a student's Keras builder with iotlab's on two input sizes."""
+    problems = []
+    for n_features, n_classes in [(16, 5), (30, 12)]:
+        model = _call(build, n_features, n_classes)
+        if not hasattr(model, "count_params") or not hasattr(model, "layers"):
+            return [
+                f"`{name}` returned {type(model).__name__}, expected a Keras model."
+            ]
+        reference = reference_build(n_features, n_classes)
+        case = f"for {n_features} features and {n_classes} classes"
+        if tuple(model.input_shape) != (None, n_features, 1):
+            problems.append(
+                f"{case} the input shape is {model.input_shape}; expected "
+                f"(None, {n_features}, 1)."
+            )
+        if tuple(model.output_shape) != (None, n_classes):
+            problems.append(
+                f"{case} the output shape is {model.output_shape}; expected (None, {n_classes})."
+            )
+        if _layer_kinds(model) != _layer_kinds(reference):
+            problems.append(
+                f"{case} the layers are {_layer_kinds(model)}; expected {_layer_kinds(reference)}."
+            )
+        if model.count_params() != reference.count_params():
+            problems.append(
+                f"{case} the model has {model.count_params():,} parameters; expected "
+                f"{reference.count_params():,}."
+            )
+        if problems:
+            break
+    return problems
+
+
+@_register(
+    "05",
+    "as_sequences",
+    hint="`np.asarray(X, dtype=np.float32)` gives an (n, F) array; `reshape(n, F, 1)` "
+    "adds the channel axis without moving any value.",
+    description="as_sequences(X) -> float32 array of shape (n, F, 1)",
+)
+def _check_as_sequences(as_sequences: Callable) -> list[str]:
+    table = pd.DataFrame({"a": [0.0, 1.0], "b": [0.5, 0.25], "c": [1.0, 0.0]})
+    problems = []
+    for X, kind in [(table, "DataFrame"), (table.to_numpy(), "array")]:
+        sequences = _call(as_sequences, X)
+        if not isinstance(sequences, np.ndarray):
+            problems.append(
+                f"for a {kind} the result is a {type(sequences).__name__}, expected an ndarray."
+            )
+            continue
+        if sequences.shape != (2, 3, 1):
+            problems.append(
+                f"for a 2 x 3 {kind} the shape is {sequences.shape}; expected (2, 3, 1)."
+            )
+            continue
+        if sequences.dtype != np.float32:
+            problems.append(f"the dtype is {sequences.dtype}; Keras expects float32.")
+        if not np.array_equal(sequences[:, :, 0], table.to_numpy(dtype=np.float32)):
+            problems.append(
+                f"for rows {table.to_numpy().tolist()} the sequences hold "
+                f"{sequences[:, :, 0].tolist()}; each row's values must stay in order."
+            )
+    return problems
+
+
+@_register(
+    "05",
+    "build_cnn",
+    hint="Start with `keras.Input(shape=(n_features, 1))`, then Conv1D(64, 3, "
+    "activation='relu'), MaxPooling1D(2), Conv1D(128, 3, ...), MaxPooling1D(2), "
+    "Flatten, Dense(128, relu), Dropout(0.5), Dense(n_classes, softmax).",
+    description="build_cnn(n_features, n_classes) -> keras.Model",
+)
+def _check_build_cnn(build_cnn: Callable) -> list[str]:
+    from iotlab.models import build_cnn as reference
+
+    return _compare_with_reference(build_cnn, reference, "build_cnn")
+
+
+@_register(
+    "05",
+    "build_lstm",
+    hint="Start with `keras.Input(shape=(n_features, 1))`, then LSTM(128, "
+    "return_sequences=True), LSTM(64), Dense(128, relu), Dropout(0.5), "
+    "Dense(n_classes, softmax).",
+    description="build_lstm(n_features, n_classes) -> keras.Model",
+)
+def _check_build_lstm(build_lstm: Callable) -> list[str]:
+    from iotlab.models import build_lstm as reference
+
+    return _compare_with_reference(build_lstm, reference, "build_lstm")
+
+
+# --------------------------------------------------------------------------
+# 06_cnn_lstm
+
+
+@_register(
+    "06",
+    "timesteps_after_conv",
+    hint="A Conv1D with kernel 3 and no padding turns L steps into L - 2; a "
+    "MaxPooling1D(2) turns L into L // 2. Apply both twice, and return 0 as soon "
+    "as a convolution has fewer than 1 step left.",
+    description="timesteps_after_conv(n_features) -> int",
+)
+def _check_timesteps_after_conv(timesteps_after_conv: Callable) -> list[str]:
+    from iotlab.models import conv_output_length
+
+    wrong = {}
+    for n_features in range(1, 61):
+        steps = _call(timesteps_after_conv, n_features)
+        if steps != conv_output_length(n_features):
+            wrong[n_features] = steps
+    if not wrong:
+        return []
+    shown = dict(list(wrong.items())[:4])
+    expected = {n_features: conv_output_length(n_features) for n_features in shown}
+    return [
+        f"for F = {list(shown)} the steps are {list(shown.values())}; expected {list(expected.values())}."
+    ]
+
+
+@_register(
+    "06",
+    "build_cnn_lstm",
+    hint="Put lesson 05's pieces in a row: the CNN's two Conv1D + MaxPooling1D "
+    "blocks, then LSTM(128, return_sequences=True), LSTM(64), Flatten, Dense(128, "
+    "relu), Dropout(0.5), Dense(n_classes, softmax).",
+    description="build_cnn_lstm(n_features, n_classes) -> keras.Model",
+)
+def _check_build_cnn_lstm(build_cnn_lstm: Callable) -> list[str]:
+    from iotlab.models import build_cnn_lstm as reference
+
+    return _compare_with_reference(build_cnn_lstm, reference, "build_cnn_lstm")
+
+
+@_register(
+    "06",
+    "weighted_cross_entropy",
+    hint="For each row take the predicted probability of its true class, "
+    "`y_prob[np.arange(n), y_true]`; multiply -log of it by the weight of that "
+    "class, then take the mean over rows (not the weighted mean).",
+    description="weighted_cross_entropy(y_true, y_prob, class_weight) -> float",
+)
+def _check_weighted_cross_entropy(weighted_cross_entropy: Callable) -> list[str]:
+    y_true = np.array([0, 1, 2, 1])
+    y_prob = np.array(
+        [[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.25, 0.25, 0.5], [0.5, 0.25, 0.25]]
+    )
+    problems = []
+    for weights in ({0: 1.0, 1: 1.0, 2: 1.0}, {0: 2.0, 1: 0.5, 2: 4.0}):
+        true_prob = y_prob[np.arange(len(y_true)), y_true]
+        row_weights = np.array([weights[label] for label in y_true])
+        expected = float(np.mean(row_weights * -np.log(true_prob)))
+        loss = _call(weighted_cross_entropy, y_true, y_prob, weights)
+        if not _is_close(loss, expected, 1e-6):
+            problems.append(
+                f"for y_true {y_true.tolist()}, probabilities {y_prob.tolist()} and "
+                f"weights {weights}, the loss is {loss!r}; expected {expected:.6f}."
+            )
+    return problems
+
+
+@_register(
+    "06",
+    "early_stopping",
+    hint="`keras.callbacks.EarlyStopping(monitor=..., patience=..., "
+    "restore_best_weights=...)`.",
+    description="make_early_stopping(patience) -> keras.callbacks.EarlyStopping",
+)
+def _check_early_stopping(make_early_stopping: Callable) -> list[str]:
+    import keras
+
+    callback = _call(make_early_stopping, 3)
+    if not isinstance(callback, keras.callbacks.EarlyStopping):
+        return [f"the result is a {type(callback).__name__}, expected EarlyStopping."]
+    problems = []
+    expected = {"monitor": "val_loss", "patience": 3, "restore_best_weights": True}
+    for key, value in expected.items():
+        if getattr(callback, key) != value:
+            problems.append(
+                f"for patience 3, {key} is {getattr(callback, key)!r}; expected {value!r}."
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------
+# 07_evaluation
+
+
+def _small_confusion() -> pd.DataFrame:
+    names = ["a", "b", "c", "d"]
+    counts = [[5, 1, 0, 0], [2, 3, 0, 0], [0, 4, 0, 0], [0, 0, 0, 0]]
+    return pd.DataFrame(
+        counts,
+        index=pd.Index(names, name="true"),
+        columns=pd.Index(names, name="predicted"),
+    )
+
+
+@_register(
+    "07",
+    "per_class_from_confusion",
+    hint="The diagonal holds the correct rows; column sums count predictions "
+    "(precision's denominator), row sums count true rows (recall's denominator "
+    "and the support). Use np.where to put 0 where a denominator is 0.",
+    description="per_class_from_confusion(matrix) -> DataFrame of precision, "
+    "recall, f1, support",
+)
+def _check_per_class_from_confusion(per_class_from_confusion: Callable) -> list[str]:
+    matrix = _small_confusion()
+    table = _call(per_class_from_confusion, matrix)
+    if not isinstance(table, pd.DataFrame):
+        return [f"the result is a {type(table).__name__}, expected a DataFrame."]
+    expected = pd.DataFrame(
+        {
+            "precision": [5 / 7, 3 / 8, 0.0, 0.0],
+            "recall": [5 / 6, 3 / 5, 0.0, 0.0],
+            "f1": [
+                2 * (5 / 7) * (5 / 6) / (5 / 7 + 5 / 6),
+                2 * (3 / 8) * (3 / 5) / (3 / 8 + 3 / 5),
+                0.0,
+                0.0,
+            ],
+            "support": [6, 5, 4, 0],
+        },
+        index=matrix.index,
+    )
+    missing = [column for column in expected.columns if column not in table.columns]
+    if missing:
+        return [f"the columns {missing} are missing."]
+    if list(table.index) != list(matrix.index):
+        return [
+            f"the index is {list(table.index)}; expected the matrix's {list(matrix.index)}."
+        ]
+    problems = []
+    for column in expected.columns:
+        values = table[column].to_numpy(dtype=float)
+        if not np.allclose(
+            values, expected[column].to_numpy(dtype=float), equal_nan=False
+        ):
+            problems.append(
+                f"for the matrix {matrix.to_numpy().tolist()} (rows true a-d, columns "
+                f"predicted a-d), {column} is {np.round(values, 4).tolist()}; expected "
+                f"{np.round(expected[column].to_numpy(dtype=float), 4).tolist()}."
+            )
+    return problems
+
+
+@_register(
+    "07",
+    "top_confusions",
+    hint="`matrix.stack()` gives one value per (true, predicted) pair; drop the "
+    "pairs where true == predicted and those with 0 rows, then sort by rows, "
+    "largest first, and keep k.",
+    description="top_confusions(matrix, k) -> DataFrame with true, predicted, rows",
+)
+def _check_top_confusions(top_confusions: Callable) -> list[str]:
+    matrix = _small_confusion()
+    top = _call(top_confusions, matrix, 2)
+    if not isinstance(top, pd.DataFrame):
+        return [f"the result is a {type(top).__name__}, expected a DataFrame."]
+    missing = [
+        column for column in ("true", "predicted", "rows") if column not in top.columns
+    ]
+    if missing:
+        return [f"the columns {missing} are missing."]
+    found = [(row.true, row.predicted, int(row.rows)) for row in top.itertuples()]
+    expected = [("c", "b", 4), ("b", "a", 2)]
+    problems = []
+    if found != expected:
+        problems.append(
+            f"for the matrix {matrix.to_numpy().tolist()} (classes a-d) and k = 2, the "
+            f"result is {found}; expected {expected}."
+        )
+    everything = _call(top_confusions, matrix, 10)
+    if len(everything) != 3:
+        problems.append(
+            f"with k = 10 the result has {len(everything)} rows; the matrix has only "
+            "3 off-diagonal cells with rows."
+        )
+    return problems
+
+
+@_register(
+    "07",
+    "micro_macro_auc",
+    hint="Macro: `roc_auc_score(y_true == i, y_score[:, i])` for each class i in "
+    "y_true, then the mean. Micro: build the one-hot truth of those classes and "
+    "call roc_auc_score once on `.ravel()` of it and of their score columns.",
+    description="micro_macro_auc(y_true, y_score) -> {'micro', 'macro'}",
+)
+def _check_micro_macro_auc(micro_macro_auc: Callable) -> list[str]:
+    from iotlab.evaluation import roc_curves
+
+    rng = np.random.default_rng(0)
+    y_true = np.repeat([0, 1, 2, 5], [40, 30, 20, 10])
+    y_score = rng.random((len(y_true), 12))
+    y_score[np.arange(len(y_true)), y_true] += rng.uniform(0.0, 0.8, len(y_true))
+    auc = _call(micro_macro_auc, y_true, y_score)
+    if not isinstance(auc, dict) or not {"micro", "macro"} <= set(auc):
+        return ["return a dict with the keys 'micro' and 'macro'."]
+    expected = roc_curves(y_true, y_score)["auc"]
+    problems = []
+    for key in ("micro", "macro"):
+        if not _is_close(auc[key], expected[key], 1e-6):
+            problems.append(
+                f"for 100 rows of classes 0, 1, 2 and 5 with noisy scores over 12 "
+                f"columns, the {key} AUC is {auc[key]!r}; expected {expected[key]:.6f} "
+                "(only the classes with rows count)."
+            )
+    return problems
+
+
+# --------------------------------------------------------------------------
 # Entry points
 
 

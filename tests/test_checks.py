@@ -212,6 +212,241 @@ def _scores_after_shuffle(model, X_test, y_test, columns, seed):
     return {key: 1.0 - value for key, value in drop.items()}
 
 
+def make_classical_models(seed, n_trees):
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    return {
+        "LR": LogisticRegression(max_iter=1000),
+        "DT": DecisionTreeClassifier(random_state=seed),
+        "RF": RandomForestClassifier(n_estimators=n_trees, random_state=seed, n_jobs=1),
+    }
+
+
+def fit_power_law(sizes, seconds):
+    slope, intercept = np.polyfit(np.log(sizes), np.log(seconds), 1)
+    return slope, np.exp(intercept)
+
+
+def make_nystroem_svm(n_components, gamma, seed):
+    from sklearn.kernel_approximation import Nystroem
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        Nystroem(gamma=gamma, n_components=n_components, random_state=seed),
+        SGDClassifier(loss="hinge", alpha=1e-5, random_state=seed),
+    )
+
+
+def as_sequences(X):
+    values = np.asarray(X, dtype=np.float32)
+    return values[:, :, np.newaxis]
+
+
+def _sequential(n_features, *hidden):
+    import keras
+
+    return keras.Sequential([keras.Input(shape=(n_features, 1)), *hidden])
+
+
+def build_cnn(n_features, n_classes):
+    from keras import layers
+
+    return _sequential(
+        n_features,
+        layers.Conv1D(64, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.Conv1D(128, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="softmax"),
+    )
+
+
+def build_lstm(n_features, n_classes):
+    from keras import layers
+
+    return _sequential(
+        n_features,
+        layers.LSTM(128, return_sequences=True),
+        layers.LSTM(64),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="softmax"),
+    )
+
+
+def build_cnn_lstm(n_features, n_classes):
+    from keras import layers
+
+    return _sequential(
+        n_features,
+        layers.Conv1D(64, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.Conv1D(128, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.LSTM(128, return_sequences=True),
+        layers.LSTM(64),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="softmax"),
+    )
+
+
+def _lstm_without_sequences(n_features, n_classes):
+    from keras import layers
+
+    return _sequential(
+        n_features,
+        layers.Conv1D(64, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.Conv1D(128, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.LSTM(128),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="softmax"),
+    )
+
+
+def timesteps_after_conv(n_features):
+    steps = n_features
+    for _ in range(2):
+        if steps < 3:
+            return 0
+        steps = (steps - 2) // 2
+    return steps
+
+
+def weighted_cross_entropy(y_true, y_prob, class_weight):
+    y_true = np.asarray(y_true)
+    true_prob = np.asarray(y_prob)[np.arange(len(y_true)), y_true]
+    weights = np.array([class_weight[label] for label in y_true])
+    return float(np.mean(weights * -np.log(true_prob)))
+
+
+def _weighted_mean_cross_entropy(y_true, y_prob, class_weight):
+    y_true = np.asarray(y_true)
+    true_prob = np.asarray(y_prob)[np.arange(len(y_true)), y_true]
+    weights = np.array([class_weight[label] for label in y_true])
+    return float(np.sum(weights * -np.log(true_prob)) / weights.sum())
+
+
+def make_early_stopping(patience):
+    import keras
+
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=patience, restore_best_weights=True
+    )
+
+
+def per_class_from_confusion(matrix):
+    from sklearn.metrics import precision_recall_fscore_support
+
+    # Rebuild the rows from the counts and let scikit-learn do the ratios.
+    true, predicted = [], []
+    for true_name in matrix.index:
+        for predicted_name in matrix.columns:
+            count = int(matrix.loc[true_name, predicted_name])
+            true += [true_name] * count
+            predicted += [predicted_name] * count
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true, predicted, labels=list(matrix.index), zero_division=0
+    )
+    return pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=matrix.index,
+    )
+
+
+def _per_class_without_zero_division(matrix):
+    counts = matrix.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.diag(counts) / counts.sum(axis=0)
+        recall = np.diag(counts) / counts.sum(axis=1)
+    return pd.DataFrame(
+        {
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / (precision + recall),
+            "support": counts.sum(axis=1),
+        },
+        index=matrix.index,
+    )
+
+
+def top_confusions(matrix, k):
+    cells = matrix.stack().rename("rows")
+    cells.index.names = ["true", "predicted"]
+    cells = cells.reset_index()
+    mistakes = cells[(cells["true"] != cells["predicted"]) & (cells["rows"] > 0)]
+    return mistakes.nlargest(k, "rows").reset_index(drop=True)
+
+
+def micro_macro_auc(y_true, y_score):
+    from sklearn.metrics import roc_auc_score
+
+    present = np.unique(y_true)
+    onehot = np.asarray(y_true)[:, None] == present
+    macro = np.mean(
+        [
+            roc_auc_score(onehot[:, j], y_score[:, code])
+            for j, code in enumerate(present)
+        ]
+    )
+    micro = roc_auc_score(onehot.ravel(), y_score[:, present].ravel())
+    return {"micro": micro, "macro": macro}
+
+
+def _auc_weighted_as_macro(y_true, y_score):
+    from sklearn.metrics import roc_auc_score
+
+    present, support = np.unique(y_true, return_counts=True)
+    onehot = np.asarray(y_true)[:, None] == present
+    aucs = [
+        roc_auc_score(onehot[:, j], y_score[:, code]) for j, code in enumerate(present)
+    ]
+    micro = roc_auc_score(onehot.ravel(), y_score[:, present].ravel())
+    return {"micro": micro, "macro": np.average(aucs, weights=support)}
+
+
+def _cnn_with_one_pool(n_features, n_classes):
+    from keras import layers
+
+    return _sequential(
+        n_features,
+        layers.Conv1D(64, 3, activation="relu"),
+        layers.Conv1D(128, 3, activation="relu"),
+        layers.MaxPooling1D(2),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(n_classes, activation="softmax"),
+    )
+
+
+def _lstm_without_sequences_between(n_features, n_classes):
+    from keras import layers
+
+    return _sequential(
+        n_features,
+        layers.LSTM(128),
+        layers.LSTM(64),
+        layers.Dense(n_classes, activation="softmax"),
+    )
+
+
+def _top_cells_with_diagonal(matrix, k):
+    cells = matrix.stack().rename("rows")
+    cells.index.names = ["true", "predicted"]
+    return cells.reset_index().nlargest(k, "rows").reset_index(drop=True)
+
+
 CORRECT = {
     ("00", "environment_report"): environment_report,
     ("00", "describe_frame"): describe_frame,
@@ -226,6 +461,19 @@ CORRECT = {
     ("03", "correlated_columns"): correlated_columns,
     ("03", "rfe_select"): rfe_select,
     ("03", "score_columns"): score_columns,
+    ("04", "classical_models"): make_classical_models,
+    ("04", "power_law"): fit_power_law,
+    ("04", "nystroem_svm"): make_nystroem_svm,
+    ("05", "as_sequences"): as_sequences,
+    ("05", "build_cnn"): build_cnn,
+    ("05", "build_lstm"): build_lstm,
+    ("06", "timesteps_after_conv"): timesteps_after_conv,
+    ("06", "build_cnn_lstm"): build_cnn_lstm,
+    ("06", "weighted_cross_entropy"): weighted_cross_entropy,
+    ("06", "early_stopping"): make_early_stopping,
+    ("07", "per_class_from_confusion"): per_class_from_confusion,
+    ("07", "top_confusions"): top_confusions,
+    ("07", "micro_macro_auc"): micro_macro_auc,
     ("08", "recall_with_support"): recall_with_support,
     ("08", "group_permutation_drop"): group_permutation_drop,
     ("08", "duplicated_in_train"): duplicated_in_train,
@@ -261,6 +509,27 @@ WRONG = {
     ("03", "correlated_columns"): _correlated_keeping_constants,
     ("03", "rfe_select"): lambda X, y, n_features, seed: list(X.columns[:n_features]),
     ("03", "score_columns"): _score_with_accuracy_as_f1,
+    ("04", "classical_models"): lambda seed, n_trees: {
+        "LR": __import__("sklearn.linear_model").linear_model.LogisticRegression(),
+        "DT": __import__("sklearn.tree").tree.DecisionTreeClassifier(),
+        "RF": __import__("sklearn.ensemble").ensemble.RandomForestClassifier(n_trees),
+    },
+    ("04", "power_law"): lambda sizes, seconds: tuple(np.polyfit(sizes, seconds, 1)),
+    ("04", "nystroem_svm"): lambda n_components, gamma, seed: make_nystroem_svm(
+        n_components, None, seed
+    ),
+    ("05", "as_sequences"): lambda X: np.asarray(X)[:, np.newaxis, :],
+    ("05", "build_cnn"): _cnn_with_one_pool,
+    ("05", "build_lstm"): _lstm_without_sequences_between,
+    ("06", "timesteps_after_conv"): lambda n_features: ((n_features - 2) // 2 - 2) // 2,
+    ("06", "build_cnn_lstm"): _lstm_without_sequences,
+    ("06", "weighted_cross_entropy"): _weighted_mean_cross_entropy,
+    ("06", "early_stopping"): lambda patience: __import__(
+        "keras"
+    ).callbacks.EarlyStopping(patience=patience),
+    ("07", "per_class_from_confusion"): _per_class_without_zero_division,
+    ("07", "top_confusions"): _top_cells_with_diagonal,
+    ("07", "micro_macro_auc"): _auc_weighted_as_macro,
     ("08", "recall_with_support"): lambda y_true, y_pred: __import__(
         "iotlab.evaluation"
     ).evaluation.per_class_report(y_true, y_pred)[["recall", "support"]],
