@@ -177,9 +177,9 @@ class FlowCleaner(TransformerMixin, BaseEstimator):
     """Select a feature set's columns and turn them into finite numbers.
 
     Fitted on training rows only. It learns, per text column, the sorted set
-    of categories (codes 0 to K-1, and ``UNKNOWN_CODE`` for a category first
-    seen later) and, per numeric column, the finite minimum, maximum and
-    median that replace -inf, +inf and NaN.
+    of categories (codes 0 to K-1, and ``UNKNOWN_CODE`` for a missing value
+    or a category first seen later) and, per numeric column, the finite
+    minimum, maximum and median that replace -inf, +inf and NaN.
 
     .. warning::
        Fit it on the training rows of a split, never on the whole frame:

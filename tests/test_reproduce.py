@@ -95,6 +95,46 @@ def test_baselines_only_on_synthetic_flows(tmp_path):
     assert results["feature_set"].eq("paper").all()
 
 
+def test_experiment_fits_on_training_rows_only(monkeypatch):
+    from sklearn.pipeline import Pipeline
+    from test_features import RowSpy
+
+    import iotlab.features
+    from iotlab.preprocessing import encode_labels, stratified_split
+
+    spies = []
+
+    def spied_pipeline(*args, **kwargs):
+        spies.append(RowSpy())
+        selection = make_feature_pipeline(*args, **kwargs)
+        return Pipeline([("spy", spies[-1]), *selection.steps])
+
+    make_feature_pipeline = iotlab.features.make_feature_pipeline
+    monkeypatch.setattr(iotlab.features, "make_feature_pipeline", spied_pipeline)
+    flows = make_flows()
+    settings = settings_for("--quick", "--seed", "4", "--models", "DT")
+    reproduce.run_experiment(flows, settings, progress=lambda line: None)
+    expected_train, expected_test, _, _ = stratified_split(
+        flows, encode_labels(flows["Label"]), seed=4
+    )
+    assert len(spies) == 1
+    fitted = spies[0].fitted_index_
+    assert fitted.sort_values().equals(expected_train.index.sort_values())
+    assert fitted.intersection(expected_test.index).empty
+
+
+def test_single_row_class_is_noted(tmp_path):
+    counts = {"Port Scan": 30, "Benign": 30, "ARP Spoofing": 1}
+    settings = settings_for("--quick", "--models", "DT")
+    experiment = reproduce.run_experiment(
+        make_flows(counts), settings, progress=lambda line: None
+    )
+    assert experiment.n_test == 12
+    assert any("'ARP Spoofing'" in note for note in experiment.notes)
+    reproduce.write_outputs(experiment, tmp_path)
+    assert "single row" in (tmp_path / "results.md").read_text()
+
+
 @pytest.mark.slow
 def test_reproduce_quick_on_twin(tmp_path, capsys):
     argv = ["--source", "twin", "--quick", "--sample", "1000", "--epochs", "2"]
