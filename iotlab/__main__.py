@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "iotlab.lessons",
         "generate the student lessons from the instructor solutions",
     ),
+    "check-submissions": (
+        "iotlab.grading",
+        "check that submitted/ has the notebooks nbgrader grades",
+    ),
 }
 
 
