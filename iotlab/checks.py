@@ -1307,6 +1307,128 @@ def _check_micro_macro_auc(micro_macro_auc: Callable) -> list[str]:
 
 
 # --------------------------------------------------------------------------
+# 09_deployment
+
+
+@_register(
+    "09",
+    "latency_ms",
+    hint="Loop i over range(n_calls), take row = X[i % len(X) : i % len(X) + 1] "
+    "(a 2-D slice), and time predict(row) with time.perf_counter(). Report "
+    "np.median and np.percentile(..., 95) of the times, times 1000.",
+    description="latency_ms(predict, X, n_calls) -> dict median, p95 in ms",
+)
+def _check_latency_ms(latency_ms: Callable) -> list[str]:
+    import time
+
+    X = np.arange(15.0).reshape(5, 3)
+    seen = []
+
+    def slow_predict(batch):
+        seen.append(np.shape(batch))
+        time.sleep(0.002)
+        return np.zeros(len(batch))
+
+    summary = _call(latency_ms, slow_predict, X, 8)
+    if not isinstance(summary, dict) or {"median", "p95"} - set(summary):
+        return ["return a dict with the keys 'median' and 'p95'."]
+    problems = []
+    if len(seen) != 8:
+        problems.append(f"predict was called {len(seen)} times for n_calls=8.")
+    if any(shape != (1, 3) for shape in seen):
+        problems.append(
+            f"predict received inputs of shapes {sorted(set(seen))}; pass one row "
+            "as a 2-D slice of shape (1, 3)."
+        )
+    if not 2.0 <= float(summary["median"]) < 1000.0:
+        problems.append(
+            f"the median is {summary['median']!r} for a predict that sleeps 2 ms; "
+            "report milliseconds, not seconds."
+        )
+    elif not float(summary["p95"]) >= float(summary["median"]):
+        problems.append("the 95th percentile is below the median.")
+    return problems
+
+
+@_register(
+    "09",
+    "update_confusion",
+    hint="np.add.at(matrix, (y_true, y_pred), 1) adds one to each (true, "
+    "predicted) cell, and counts a repeated pair each time; "
+    "matrix[y_true, y_pred] += 1 would count it once.",
+    description="update_confusion(matrix, y_true, y_pred) -> matrix, updated in place",
+)
+def _check_update_confusion(update_confusion: Callable) -> list[str]:
+    matrix = np.zeros((12, 12), dtype=np.int64)
+    returned = _call(
+        update_confusion, matrix, np.array([0, 0, 0, 1, 11]), np.array([0, 0, 1, 1, 0])
+    )
+    _call(update_confusion, matrix, np.array([0]), np.array([0]))
+    expected = np.zeros((12, 12), dtype=np.int64)
+    expected[0, 0], expected[0, 1], expected[1, 1], expected[11, 0] = 3, 1, 1, 1
+    problems = []
+    if returned is not matrix:
+        problems.append("return the matrix you were given, updated in place.")
+    if not np.array_equal(matrix, expected):
+        cells = {
+            (int(i), int(j)): int(matrix[i, j]) for i, j in zip(*np.nonzero(matrix))
+        }
+        problems.append(
+            f"after the batches true [0, 0, 0, 1, 11] / predicted [0, 0, 1, 1, 0] "
+            f"and true [0] / predicted [0], the nonzero cells are {cells}; "
+            "expected {(0, 0): 3, (0, 1): 1, (1, 1): 1, (11, 0): 1}."
+        )
+    return problems
+
+
+@_register(
+    "09",
+    "scores_from_confusion",
+    hint="Accuracy is the diagonal over the total. Recall divides the diagonal "
+    "by row sums, precision by column sums. Average F1 over the classes whose "
+    "row or column is not empty.",
+    description="scores_from_confusion(matrix) -> dict accuracy, macro_f1, recall",
+)
+def _check_scores_from_confusion(scores_from_confusion: Callable) -> list[str]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from iotlab.preprocessing import CLASS_NAMES
+
+    # Port Scan 4 rows (3 right, 1 as Benign), Benign 2 rows (both right),
+    # UDP Flood 1 row (as Benign), and no row predicted as UDP Flood.
+    y_true = np.array([0, 0, 0, 0, 1, 1, 10])
+    y_pred = np.array([0, 0, 0, 1, 1, 1, 1])
+    matrix = np.zeros((12, 12), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    scores = _call(scores_from_confusion, matrix)
+    if not isinstance(scores, dict) or {"accuracy", "macro_f1", "recall"} - set(scores):
+        return ["return a dict with the keys 'accuracy', 'macro_f1' and 'recall'."]
+    problems = []
+    accuracy = accuracy_score(y_true, y_pred)
+    macro_f1 = f1_score(y_true, y_pred, average="macro", zero_division=0)
+    if not _is_close(scores["accuracy"], accuracy):
+        problems.append(
+            f"'accuracy' is {scores['accuracy']!r}; expected {accuracy:.4f}."
+        )
+    if not _is_close(scores["macro_f1"], macro_f1):
+        problems.append(
+            f"'macro_f1' is {scores['macro_f1']!r}; expected {macro_f1:.4f} (the F1 "
+            "of Port Scan, Benign and UDP Flood, averaged)."
+        )
+    recall = scores["recall"]
+    expected = {CLASS_NAMES[0]: 0.75, CLASS_NAMES[1]: 1.0, CLASS_NAMES[10]: 0.0}
+    if not isinstance(recall, pd.Series):
+        problems.append("'recall' must be a Series indexed by class name.")
+    elif {str(name) for name in recall.index} != set(expected) or not all(
+        _is_close(recall[name], value) for name, value in expected.items()
+    ):
+        problems.append(
+            f"'recall' is {recall.round(4).to_dict()}; expected {expected}."
+        )
+    return problems
+
+
+# --------------------------------------------------------------------------
 # Entry points
 
 

@@ -447,6 +447,53 @@ def _top_cells_with_diagonal(matrix, k):
     return cells.reset_index().nlargest(k, "rows").reset_index(drop=True)
 
 
+# Lesson 09.
+
+
+def latency_ms(predict, X, n_calls):
+    import time
+
+    seconds = []
+    for i in range(n_calls):
+        start = i % len(X)
+        began = time.perf_counter()
+        predict(X[start : start + 1])
+        seconds.append(time.perf_counter() - began)
+    return {
+        "median": 1000 * float(np.median(seconds)),
+        "p95": 1000 * float(np.percentile(seconds, 95)),
+    }
+
+
+def update_confusion(matrix, y_true, y_pred):
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix
+
+
+def scores_from_confusion(matrix):
+    from iotlab.deployment import scores_from_confusion as reference
+
+    return reference(matrix)
+
+
+def _latency_in_seconds(predict, X, n_calls):
+    summary = latency_ms(predict, X, n_calls)
+    return {key: value / 1000 for key, value in summary.items()}
+
+
+def _update_without_repeats(matrix, y_true, y_pred):
+    # Fancy-index assignment counts a repeated (true, predicted) pair once.
+    matrix[np.asarray(y_true), np.asarray(y_pred)] += 1
+    return matrix
+
+
+def _macro_f1_over_all_classes(matrix):
+    scores = scores_from_confusion(matrix)
+    present = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    scores["macro_f1"] *= present.sum() / len(matrix)
+    return scores
+
+
 CORRECT = {
     ("00", "environment_report"): environment_report,
     ("00", "describe_frame"): describe_frame,
@@ -478,6 +525,9 @@ CORRECT = {
     ("08", "group_permutation_drop"): group_permutation_drop,
     ("08", "duplicated_in_train"): duplicated_in_train,
     ("08", "latest_share_mask"): latest_share_mask,
+    ("09", "latency_ms"): latency_ms,
+    ("09", "update_confusion"): update_confusion,
+    ("09", "scores_from_confusion"): scores_from_confusion,
 }
 
 # Plausible mistakes, one per exercise.
@@ -538,6 +588,9 @@ WRONG = {
         train, test, list(train.columns)
     ),
     ("08", "latest_share_mask"): _earliest_share_mask,
+    ("09", "latency_ms"): _latency_in_seconds,
+    ("09", "update_confusion"): _update_without_repeats,
+    ("09", "scores_from_confusion"): _macro_f1_over_all_classes,
 }
 
 
