@@ -414,9 +414,9 @@ def stratified_split(X, y, test_size: float = 0.2, seed: int = 0):
         if n_class == 1:
             warnings.warn(
                 f"Class {_class_name(labels[rows[0]])} has a single row, which "
-                "cannot be on both sides of a split; it goes to the training rows "
-                "and the test rows have none of it. Use more rows of this class "
-                "to test it.",
+                "cannot be on both sides of a split. It goes to the training side, "
+                "so the held-out (test or validation) side has none of it. Use "
+                "more rows of this class to evaluate it.",
                 SmallClassWarning,
                 stacklevel=2,
             )
