@@ -12,7 +12,8 @@ This command runs the same steps on whatever data is at hand:
 4. fit the four baselines and train the three deep models (class-weighted,
    early stopping on a validation share of the training rows);
 5. evaluate on the test rows and write ``results.csv``, ``results.md``,
-   ``per_class.csv`` and figures into ``--out``.
+   ``per_class.csv``, figures and the time of each stage (``stages.csv``)
+   into ``--out``.
 
 API summary
 -----------
@@ -25,11 +26,15 @@ API summary
     Steps 2-5 without writing files; ``Experiment.results`` is the frame of
     ``results.csv``.
 ``write_outputs(experiment, out_dir) -> list[Path]``
+``StageTimes``
+    Wall time and peak memory per stage; ``main`` writes them to
+    ``stages.csv``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import shutil
@@ -37,7 +42,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -163,6 +168,62 @@ class Settings:
             )
 
 
+class StageTimes:
+    """Wall time and peak memory of each stage of a run, in the order run.
+
+    Each row has the stage name, its start in seconds after the run
+    started, its wall time in seconds, and ``peak_rss_mib``: the peak
+    resident memory of the process from its start to the end of the stage,
+    in MiB (NaN where the ``resource`` module is missing, as on Windows).
+    A stage whose ``peak_rss_mib`` is higher than the previous row's set
+    a new peak.
+    """
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.rows: list[dict] = []
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the ``with`` block as stage ``name``, also when it raises."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.rows.append(
+                {
+                    "stage": name,
+                    "start_s": round(start - self.started, 3),
+                    "seconds": round(time.perf_counter() - start, 3),
+                    "peak_rss_mib": _peak_rss_mib(),
+                }
+            )
+
+    def summary(self) -> str:
+        """Return one line listing each stage's wall time."""
+        return "; ".join(f"{row['stage']} {row['seconds']:.1f} s" for row in self.rows)
+
+    def write_csv(self, out_dir) -> Path:
+        """Write the rows to ``out_dir/stages.csv`` (under a temporary name first)."""
+        path = Path(out_dir) / "stages.csv"
+        temporary = path.with_name(".stages.csv.partial")
+        pd.DataFrame(
+            self.rows, columns=["stage", "start_s", "seconds", "peak_rss_mib"]
+        ).to_csv(temporary, index=False)
+        os.replace(temporary, path)
+        return path
+
+
+def _peak_rss_mib() -> float:
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # ru_maxrss is in bytes on macOS and in KiB on Linux.
+    return round(peak / 2**20 if sys.platform == "darwin" else peak / 1024, 1)
+
+
 @dataclass
 class ModelRun:
     """One model's predictions and timing on the test rows."""
@@ -192,6 +253,7 @@ class Experiment:
     runs: list[ModelRun]
     duplicates_removed: int | None = None
     notes: list[str] = field(default_factory=list)
+    stages: StageTimes = field(default_factory=StageTimes)
 
     @property
     def results(self) -> pd.DataFrame:
@@ -389,24 +451,32 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:
         settings = Settings.from_args(args)
-        started = time.perf_counter()
+        stages = StageTimes()
         if settings.threads is not None:
             # Before TensorFlow starts its thread pools.
-            from iotlab.models import configure_threads
+            with stages.stage("import TensorFlow"):
+                from iotlab.models import configure_threads
 
-            configure_threads(settings.threads)
-        df, source, detail = load_flows_for(settings)
+                configure_threads(settings.threads)
+        with stages.stage("load"):
+            df, source, detail = load_flows_for(settings)
         print(f"Data: {detail}")
-        experiment = run_experiment(df, settings, source=source, source_detail=detail)
-        written = write_outputs(experiment, settings.out)
+        experiment = run_experiment(
+            df, settings, source=source, source_detail=detail, stages=stages
+        )
+        with stages.stage("write outputs"):
+            written = write_outputs(experiment, settings.out)
+        stages.write_csv(settings.out)
     except (ValueError, FileNotFoundError, IsADirectoryError) as error:
         print(f"iotlab reproduce: error: {error}", file=sys.stderr)
         return 2
     print()
     print(format_comparison(experiment))
     print()
+    print(f"Stage times: {stages.summary()}.")
     print(
-        f"Wrote {len(written)} files to {settings.out} in {time.perf_counter() - started:.0f} s."
+        f"Wrote {len(written) + 1} files to {settings.out} in "
+        f"{time.perf_counter() - stages.started:.0f} s."
     )
     return 0
 
@@ -454,6 +524,7 @@ def run_experiment(
     source: str | None = None,
     source_detail: str | None = None,
     progress: Callable[[str], None] = print,
+    stages: StageTimes | None = None,
 ) -> Experiment:
     """Split, select features, fit all models and evaluate them on test rows.
 
@@ -466,6 +537,9 @@ def run_experiment(
         Where the rows came from; ``df.attrs`` by default.
     progress : callable, default print
         Receives one line per step.
+    stages : StageTimes, optional
+        Where to record the time of each stage; a new one by default.
+        ``Experiment.stages`` is this object.
 
     Returns
     -------
@@ -487,12 +561,14 @@ def run_experiment(
         raise ReproduceError(
             "The flows have no 'Label' column; load them with iotlab.data.load_flows."
         )
+    stages = StageTimes() if stages is None else stages
     notes: list[str] = []
     removed = None
     if settings.drop_duplicates:
-        df, removed = drop_duplicates(
-            df, subset=[*feature_columns(settings.features), schema.LABEL]
-        )
+        with stages.stage("drop duplicates"):
+            df, removed = drop_duplicates(
+                df, subset=[*feature_columns(settings.features), schema.LABEL]
+            )
         progress(f"Removed {removed:,} duplicate rows; {len(df):,} remain.")
 
     y = encode_labels(df[schema.LABEL])
@@ -501,7 +577,7 @@ def run_experiment(
         raise ReproduceError(
             f"The flows hold {counts.size} class(es); a classifier needs at least 2."
         )
-    with warnings.catch_warnings(record=True) as caught:
+    with stages.stage("split"), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         X_train, X_test, y_train, y_test = stratified_split(
             df, y, test_size=settings.test_size, seed=settings.seed
@@ -520,8 +596,9 @@ def run_experiment(
         seed=settings.seed,
         rfe_max_samples=settings.rfe_samples,
     )
-    train_features = pipeline.fit_transform(X_train, y_train)
-    test_features = pipeline.transform(X_test)
+    with stages.stage("feature selection"):
+        train_features = pipeline.fit_transform(X_train, y_train)
+        test_features = pipeline.transform(X_test)
     selected = list(train_features.columns)
     report = _selection_report(pipeline)
     progress(
@@ -547,7 +624,7 @@ def run_experiment(
     for name in [name for name in names if name in models]:
         position = names.index(name) + 1
         progress(f"[{position}/{total}] {name}: fitting on {len(y_train):,} rows ...")
-        with warnings.catch_warnings(record=True) as caught:
+        with stages.stage(name), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model, seconds = baselines.fit_timed(models[name], X_train_array, y_train)
             scores = baselines.predict_scores(model, X_test_array)
@@ -570,6 +647,7 @@ def run_experiment(
             settings,
             progress,
             notes,
+            stages,
         )
 
     return Experiment(
@@ -585,11 +663,21 @@ def run_experiment(
         runs=runs,
         duplicates_removed=removed,
         notes=_unique(notes),
+        stages=stages,
     )
 
 
 def _run_deep_models(
-    deep_names, names, X_train, y_train, X_test, y_test, settings, progress, notes
+    deep_names,
+    names,
+    X_train,
+    y_train,
+    X_test,
+    y_test,
+    settings,
+    progress,
+    notes,
+    stages,
 ) -> list[ModelRun]:
     import keras
 
@@ -619,26 +707,27 @@ def _run_deep_models(
             f"validating on {len(y_val):,}, batch {settings.batch_size}, "
             f"up to {settings.epochs} epochs ..."
         )
-        # Free the previous model's graph state before building the next.
-        keras.backend.clear_session()
-        model = deep.BUILDERS[name](X_train.shape[1], seed=settings.seed)
-        started = time.perf_counter()
-        history = deep.train(
-            model,
-            X_fit,
-            y_fit,
-            X_val,
-            y_val,
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            class_weight=weights,
-            patience=settings.patience,
-            seed=settings.seed,
-            verbose=2,
-        )
-        seconds = time.perf_counter() - started
-        scores = deep.predict_proba(model, X_test)
-        y_pred = scores.argmax(axis=1).astype(np.int64)
+        with stages.stage(name):
+            # Free the previous model's graph state before building the next.
+            keras.backend.clear_session()
+            model = deep.BUILDERS[name](X_train.shape[1], seed=settings.seed)
+            started = time.perf_counter()
+            history = deep.train(
+                model,
+                X_fit,
+                y_fit,
+                X_val,
+                y_val,
+                epochs=settings.epochs,
+                batch_size=settings.batch_size,
+                class_weight=weights,
+                patience=settings.patience,
+                seed=settings.seed,
+                verbose=2,
+            )
+            seconds = time.perf_counter() - started
+            scores = deep.predict_proba(model, X_test)
+            y_pred = scores.argmax(axis=1).astype(np.int64)
         run = ModelRun(
             name,
             y_pred,
