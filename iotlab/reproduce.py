@@ -171,12 +171,11 @@ class Settings:
 class StageTimes:
     """Wall time and peak memory of each stage of a run, in the order run.
 
-    Each row has the stage name, its start in seconds after the run
-    started, its wall time in seconds, and ``peak_rss_mib``: the peak
-    resident memory of the process from its start to the end of the stage,
-    in MiB (NaN where the ``resource`` module is missing, as on Windows).
-    A stage whose ``peak_rss_mib`` is higher than the previous row's set
-    a new peak.
+    Each row has the stage name, its start and its wall time in seconds
+    after the run started, and ``peak_rss_mib``. That is the peak resident
+    memory of the process from its start to the end of the stage, in MiB,
+    or NaN where the ``resource`` module is missing (Windows). A stage
+    whose ``peak_rss_mib`` is higher than the previous row's set a new peak.
     """
 
     def __init__(self) -> None:
