@@ -171,11 +171,12 @@ class Settings:
 class StageTimes:
     """Wall time and peak memory of each stage of a run, in the order run.
 
-    Each row has the stage name, its start and its wall time in seconds
-    after the run started, and ``peak_rss_mib``. That is the peak resident
-    memory of the process from its start to the end of the stage, in MiB,
-    or NaN where the ``resource`` module is missing (Windows). A stage
-    whose ``peak_rss_mib`` is higher than the previous row's set a new peak.
+    Each row has the ``stage`` name, ``start_s`` (seconds from the start
+    of the run), ``seconds`` (its wall time) and ``peak_rss_mib``. That is
+    the peak resident memory of the process from its start to the end of
+    the stage, in MiB, or NaN where the ``resource`` module is missing
+    (Windows). A stage whose ``peak_rss_mib`` is higher than the previous
+    row's set a new peak.
     """
 
     def __init__(self) -> None:
