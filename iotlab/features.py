@@ -74,7 +74,7 @@ def check_conv_features(n_features: int) -> int:
     return n_features
 
 
-def _as_array_and_names(X, fitted_names=None) -> tuple[np.ndarray, np.ndarray]:
+def _as_array_and_names(X) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(X, pd.DataFrame):
         names = np.asarray(X.columns.astype(str), dtype=object)
         values = X.to_numpy(dtype=np.float64)
@@ -82,17 +82,19 @@ def _as_array_and_names(X, fitted_names=None) -> tuple[np.ndarray, np.ndarray]:
         values = np.asarray(X, dtype=np.float64)
         if values.ndim != 2:
             raise ValueError(f"X must be 2-D, got shape {values.shape}.")
-        names = (
-            fitted_names
-            if fitted_names is not None
-            else np.asarray([f"x{i}" for i in range(values.shape[1])], dtype=object)
-        )
+        names = np.asarray([f"x{i}" for i in range(values.shape[1])], dtype=object)
     return values, names
 
 
-def _select(X, mask: np.ndarray, names: np.ndarray):
+def _select(X, mask: np.ndarray, n_fitted: int):
+    n_columns = np.shape(X)[1]
+    if n_columns != n_fitted:
+        raise ValueError(
+            f"X has {n_columns} columns but the step was fitted on {n_fitted}; "
+            "transform rows with the columns used in fit."
+        )
     if isinstance(X, pd.DataFrame):
-        return X.loc[:, list(names[mask])]
+        return X.iloc[:, np.flatnonzero(mask)]
     return np.asarray(X)[:, mask]
 
 
@@ -228,13 +230,7 @@ class CorrelationFilter(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Return the kept columns (same type as ``X``)."""
         check_is_fitted(self, "support_")
-        values, _names = _as_array_and_names(X, self.feature_names_in_)
-        if values.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {values.shape[1]} columns but the filter was fitted on "
-                f"{self.n_features_in_}."
-            )
-        return _select(X, self.support_, self.feature_names_in_)
+        return _select(X, self.support_, self.n_features_in_)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the names of the kept columns."""
@@ -345,7 +341,7 @@ class RFESelector(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Return the selected columns (same type as ``X``)."""
         check_is_fitted(self, "support_")
-        return _select(X, self.support_, self.feature_names_in_)
+        return _select(X, self.support_, self.n_features_in_)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the names of the selected features."""

@@ -396,6 +396,7 @@ def train(
     patience: int = 5,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    deterministic: bool = True,
     verbose: int | str = 2,
 ) -> keras.callbacks.History:
     """Train a model as Table 2 of Reddy et al. 2025 describes.
@@ -423,6 +424,10 @@ def train(
         no value).
     learning_rate : float, default 1e-3
     seed : int, default 0
+    deterministic : bool, default True
+        Enable TensorFlow's deterministic ops (see ``set_seed``).
+        NOTE: only run on CPUs so far. On a GPU, an op without a
+        deterministic kernel raises under this setting; pass False there.
     verbose : int or "auto", default 2
         Keras' ``fit`` verbosity: 0 silent, 1 progress bar, 2 a line per epoch.
 
@@ -433,7 +438,7 @@ def train(
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs!r}.")
-    set_seed(seed)
+    set_seed(seed, deterministic=deterministic)
     n_classes = int(model.output_shape[-1])
     compile_model(model, learning_rate)
     train_data = make_dataset(

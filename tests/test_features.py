@@ -67,6 +67,17 @@ def test_correlation_filter_on_arrays():
     assert selector.transform(values).shape == (500, 3)
 
 
+def test_filters_reject_other_column_counts():
+    frame = constructed_columns()
+    selector = CorrelationFilter().fit(frame)
+    with pytest.raises(ValueError, match="fitted on 7"):
+        selector.transform(frame.iloc[:, :6])
+    X, y = informative_data()
+    rfe = RFESelector(n_features_to_select=3).fit(X, y)
+    with pytest.raises(ValueError, match="fitted on 10"):
+        rfe.transform(X.to_numpy()[:, :9])
+
+
 def test_correlation_filter_min_features_restores():
     frame = constructed_columns()
     selector = CorrelationFilter(threshold=0.9, min_features=5).fit(frame)
