@@ -176,10 +176,10 @@ def decode_labels(codes) -> np.ndarray:
 class FlowCleaner(TransformerMixin, BaseEstimator):
     """Select a feature set's columns and turn them into finite numbers.
 
-    Fitted on training rows only. It learns, per text column, the sorted set
-    of categories (codes 0 to K-1, and ``UNKNOWN_CODE`` for a missing value
-    or a category first seen later) and, per numeric column, the finite
-    minimum, maximum and median that replace -inf, +inf and NaN.
+    Fitted on training rows only. Per text column it learns the sorted set of
+    categories, coded 0 to K-1, and codes a missing value or a category first
+    seen later as ``UNKNOWN_CODE``. Per numeric column it learns the finite
+    minimum, maximum and median, which replace -inf, +inf and NaN.
 
     .. warning::
        Fit it on the training rows of a split, never on the whole frame:
