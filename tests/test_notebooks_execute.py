@@ -128,12 +128,32 @@ def check_08_pitfalls(results: dict) -> None:
     assert mlp["max_probability_difference"] < 1e-3
 
 
+def check_09_deployment(results: dict) -> None:
+    assert results["forest"]["macro_f1"] > 0.5
+    for runtime, value in results["cnn_lstm"]["latency_ms"].items():
+        assert 0 < value["median"] <= value["p95"], runtime
+    assert 0 < results["forest"]["latency_ms"]["median"]
+    assert results["forest"]["bytes"] > 0
+    assert results["cnn_lstm"]["parameters"] == 215_820
+    # Every format stores the network's float32 weights, so none is smaller.
+    for file_format, size in results["cnn_lstm"]["bytes"].items():
+        assert size > 4 * 215_820, file_format
+    # The exports compute the same function as the Keras model.
+    for export, difference in results["export_max_difference"].items():
+        assert difference < 1e-4, export
+    assert results["cnn_lstm"]["estimated_full_training_hours"] > 0
+    stream = results["stream"]
+    assert stream["matches_offline"]
+    assert stream["forest_macro_f1"] == results["forest"]["macro_f1"]
+
+
 RESULT_CHECKS = {
     "00_setup": check_00_setup,
     "01_dataset": check_01_dataset,
     "02_preprocessing": check_02_preprocessing,
     "03_feature_selection": check_03_feature_selection,
     "08_pitfalls": check_08_pitfalls,
+    "09_deployment": check_09_deployment,
 }
 
 
