@@ -101,6 +101,62 @@ def check_03_feature_selection(results: dict) -> None:
         assert results[subset]["accuracy"] > 0.8
 
 
+def check_04_classical_baselines(results: dict) -> None:
+    majority = results["majority"]
+    for name, scores in results["models"].items():
+        assert scores["macro_f1"] > majority["macro_f1"], name
+        assert scores["accuracy"] > majority["accuracy"], name
+    assert results["models"]["RF"]["macro_f1"] > 0.6
+    assert results["models"]["RF"]["accuracy"] > 0.9
+    assert results["svm_sizes"] == sorted(results["svm_sizes"])
+    assert len(results["svm_sizes"]) >= 3
+    # An exact RBF SVC fit grows faster than linearly in the training rows.
+    assert results["svm_exponent"] > 1.0
+    assert results["svm_full_hours"] > 0
+    assert results["nystroem_full_hours"] > 0
+
+
+def check_05_deep_baselines(results: dict) -> None:
+    majority = results["majority"]
+    for name in ("cnn", "lstm"):
+        network = results[name]
+        assert network["params"] == network["reference_params"], name
+        assert network["accuracy"] > majority["accuracy"], name
+        assert network["f1_macro"] > majority["f1_macro"], name
+        assert network["balanced_accuracy"] > majority["balanced_accuracy"], name
+        assert results["paper_settings_hours"][name.upper()] > 0, name
+
+
+def check_06_cnn_lstm(results: dict) -> None:
+    assert results["params"] == results["reference_params"] == 215_820
+    assert results["timesteps_after_conv"] >= 1
+    assert 1 <= results["best_epoch"] <= results["epochs_run"] <= results["epochs"]
+    majority = results["majority"]
+    # The class-weighted loss may cost accuracy after a few epochs, so the
+    # weighted hybrid is held to the class-balanced scores.
+    assert results["weighted"]["f1_macro"] > majority["f1_macro"]
+    assert results["weighted"]["balanced_accuracy"] > majority["balanced_accuracy"]
+    assert results["plain"]["accuracy"] > majority["accuracy"]
+    assert results["weight_ratio"] > 10
+
+
+def check_07_evaluation(results: dict) -> None:
+    models = results["models"]
+    assert set(models) == {"LR", "SVM", "DT", "RF", "CNN", "LSTM", "CNN-LSTM"}
+    assert models["RF"]["f1_macro"] > 0.6
+    assert models["RF"]["accuracy"] > 0.9
+    assert models["RF"]["roc_auc_micro"] > 0.9
+    majority = results["majority"]
+    assert models["CNN-LSTM"]["f1_macro"] > majority["f1_macro"]
+    assert models["CNN-LSTM"]["balanced_accuracy"] > majority["balanced_accuracy"]
+    for name, scores in models.items():
+        for average in ("roc_auc_micro", "roc_auc_macro"):
+            assert 0.0 <= scores[average] <= 1.0, (name, average)
+    assert majority["accuracy"] > majority["f1_macro"]
+    assert results["misses_rarest"]["accuracy"] > results["misses_rarest"]["f1_macro"]
+    assert results["smallest_test_support"] >= 1
+
+
 #: Columns that name a host, a capture time or a host's link.
 SHORTCUT_COLUMNS = {*IDENTIFIER_COLUMNS, *TIME_COLUMNS, "Connection Type"}
 
@@ -152,6 +208,10 @@ RESULT_CHECKS = {
     "01_dataset": check_01_dataset,
     "02_preprocessing": check_02_preprocessing,
     "03_feature_selection": check_03_feature_selection,
+    "04_classical_baselines": check_04_classical_baselines,
+    "05_deep_baselines": check_05_deep_baselines,
+    "06_cnn_lstm": check_06_cnn_lstm,
+    "07_evaluation": check_07_evaluation,
     "08_pitfalls": check_08_pitfalls,
     "09_deployment": check_09_deployment,
 }
