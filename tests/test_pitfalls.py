@@ -1,14 +1,16 @@
-"""Tests of iotlab.pitfalls on hand-made frames with known answers and a
-small twin."""
+"""Tests of iotlab.pitfalls on hand-made frames with known results, a
+small twin and the real calibration rows."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from flow_csv import CALIBRATION
 from sklearn.tree import DecisionTreeClassifier
 
 from iotlab import pitfalls
+from iotlab.data import load_flows
 from iotlab.twin import make_twin
 
 
@@ -301,3 +303,19 @@ def test_column_orders_rejects_bad_permutation():
         pitfalls.compare_column_orders(
             None, np.zeros((4, 3)), [0] * 4, np.zeros((2, 3)), [0, 0], [0, 0, 1]
         )
+
+
+def test_real_rows_put_attacks_on_one_day():
+    if not CALIBRATION.is_file():
+        pytest.skip(
+            f"real calibration rows not found at {CALIBRATION}; set "
+            "IOTLAB_SHARED_DATA to the folder that holds them"
+        )
+    flows = load_flows(CALIBRATION)
+    days_per_class = (
+        pitfalls.capture_day(flows).groupby(flows["Label"].astype(str)).nunique()
+    )
+    assert (days_per_class.drop("Benign") == 1).all()
+    assert days_per_class["Benign"] > 1
+    mask = pitfalls.time_split_mask(flows, test_size=0.2)
+    assert 0 < mask.sum() < len(flows)
