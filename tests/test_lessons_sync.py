@@ -48,8 +48,27 @@ def _nbgrader(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
+#: The course's lessons in order; a lesson added or renamed must appear here.
+EXPECTED_LESSONS = [
+    "00_setup",
+    "01_dataset",
+    "02_preprocessing",
+    "03_feature_selection",
+    "04_classical_baselines",
+    "05_deep_baselines",
+    "06_cnn_lstm",
+    "07_evaluation",
+    "08_pitfalls",
+    "09_deployment",
+]
+
+
 def test_course_has_lessons():
     assert LESSONS, f"no lessons in {SOLUTIONS_DIRECTORY}/"
+
+
+def test_course_has_expected_lessons():
+    assert LESSONS == EXPECTED_LESSONS
 
 
 def test_lessons_match_fresh_generation(generated):
