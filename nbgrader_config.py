@@ -28,10 +28,11 @@ c.Execute.kernel_name = "python3"
 
 # Per-cell time limit in seconds while nbgrader validates or autogrades.
 # nbgrader's own default is 30 s. Under NBGRADER_EXECUTION the lessons shrink
-# their data and training. Autograding lessons 00-03 on two shared CPU cores,
-# the slowest cell took 12 s (importing TensorFlow); 300 s leaves room for
-# the lessons that train networks and for a slower grading machine.
-# NOTE: lessons 04-07 were not measured when this limit was set.
+# their data and training. On two CPU cores shared with other jobs, the
+# slowest cell of lessons 00-09 took 28 s in `python
+# benchmarks/autograde_times.py` (load average 4-5) and 66 s in
+# tests/test_nbgrader_workflow.py (load average 5-7), both lesson 07's `fit`.
+# That test fails when a cell of a solved lesson takes over half this limit.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
 
