@@ -13,6 +13,10 @@ students, ``generate_feedback`` and ``export``. The students are:
 * ``renamed``: the first lesson only, saved as ``<lesson>-Copy1.ipynb``;
 * ``missing``: the first lesson only, a folder without a notebook.
 
+Every lesson executes five times (two validations, three autogrades), so the
+slow tests take several minutes. ``IOTLAB_NBGRADER_LESSONS=07_evaluation``
+(comma-separated names) limits them to some lessons while writing one.
+
 nbgrader sets ``NBGRADER_EXECUTION`` while it validates or autogrades, and
 the lessons shrink their data and training when it is set. ``IOTLAB_DATA``
 points at an empty folder, so the notebooks run on the offline twin even
@@ -33,6 +37,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -53,7 +58,16 @@ from iotlab.lessons import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-LESSONS = list_lessons(ROOT)
+ALL_LESSONS = list_lessons(ROOT)
+#: Lessons named in IOTLAB_NBGRADER_LESSONS, else every lesson.
+SELECTED_LESSONS = [
+    name.strip()
+    for name in os.environ.get("IOTLAB_NBGRADER_LESSONS", "").split(",")
+    if name.strip()
+]
+LESSONS = [
+    name for name in ALL_LESSONS if name in SELECTED_LESSONS or not SELECTED_LESSONS
+]
 BIN = Path(sys.executable).parent
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 COURSE_ID = "iotlab"
@@ -266,11 +280,12 @@ def workflow(tmp_path_factory) -> Workflow:
     course = home / "course"
     course.mkdir()
     shutil.copy2(ROOT / NBGRADER_CONFIG, course / NBGRADER_CONFIG)
-    shutil.copytree(
-        ROOT / SOLUTIONS_DIRECTORY,
-        course / SOLUTIONS_DIRECTORY,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-    )
+    for name in LESSONS:
+        shutil.copytree(
+            ROOT / SOLUTIONS_DIRECTORY / name,
+            course / SOLUTIONS_DIRECTORY / name,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
     environment = _environment(home)
 
     generate = _run(
@@ -310,6 +325,13 @@ def workflow(tmp_path_factory) -> Workflow:
 
 # --------------------------------------------------------------------------
 # Configuration
+
+
+def test_selected_lessons_exist():
+    unknown = sorted(set(SELECTED_LESSONS) - set(ALL_LESSONS))
+    assert unknown == [], (
+        f"IOTLAB_NBGRADER_LESSONS names lessons that do not exist: {unknown}"
+    )
 
 
 def _load_config():
@@ -452,6 +474,34 @@ def test_autograde_run_succeeds(workflow, student):
         assert path.is_file(), f"no autograded {name} for {student}"
 
 
+def _cell_seconds(path: Path) -> dict[str, float]:
+    """Seconds each executed cell took, from the times nbclient stores."""
+    notebook = nbformat.read(path, as_version=4)
+    seconds = {}
+    for cell in notebook.cells:
+        execution = cell.metadata.get("execution", {})
+        if "iopub.execute_input" in execution and "shell.execute_reply" in execution:
+            start = datetime.fromisoformat(execution["iopub.execute_input"])
+            end = datetime.fromisoformat(execution["shell.execute_reply"])
+            seconds[cell.get("id", "?")] = (end - start).total_seconds()
+    return seconds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LESSONS)
+def test_autograde_cells_within_time_limit(workflow, name):
+    limit = _load_config().Execute.timeout
+    path = workflow.course / "autograded" / SOLVED / name / f"{name}.ipynb"
+    seconds = _cell_seconds(path)
+    assert seconds, f"{path} records no cell times"
+    slowest = max(seconds, key=seconds.get)
+    # Half the limit leaves room for a grading machine twice as slow.
+    assert seconds[slowest] < limit / 2, (
+        f"cell {slowest} of {name} took {seconds[slowest]:.0f} s while "
+        f"autograding, against a limit of {limit} s per cell"
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", LESSONS)
 def test_autograde_solution_full_marks(workflow, name):
@@ -566,3 +616,76 @@ def test_export_grades_csv(workflow):
     # reports both before grading.
     assert float(rows[(LESSONS[0], RENAMED)]["score"]) == 0
     assert (LESSONS[0], MISSING) not in rows
+
+
+# --------------------------------------------------------------------------
+# The instructor's own course folder and the nbgrader exchange
+
+
+@pytest.mark.slow
+def test_release_and_collect_through_exchange(tmp_path):
+    """Generate in a copy of the repository, then release, submit, collect."""
+    if not LESSONS:
+        pytest.skip(f"no lessons in {SOLUTIONS_DIRECTORY}/")
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy2(ROOT / NBGRADER_CONFIG, course / NBGRADER_CONFIG)
+    for directory in (SOLUTIONS_DIRECTORY, LESSONS_DIRECTORY):
+        shutil.copytree(ROOT / directory, course / directory)
+    environment = _environment(tmp_path)
+    exchange = f"--Exchange.root={tmp_path / 'exchange'}"
+    (tmp_path / "exchange").mkdir()
+    first = LESSONS[0]
+
+    # Without --force nbgrader skips lessons that exist in lessons/ and
+    # records nothing in the gradebook.
+    generate = _run(
+        [*NBGRADER, "generate_assignment", "[0-9][0-9]_*", "--force"],
+        course,
+        environment,
+    )
+    assert generate.returncode == 0, generate.explain()
+    for name in LESSONS:
+        committed = lesson_notebook(ROOT, name, LESSONS_DIRECTORY).read_bytes()
+        generated = lesson_notebook(course, name, LESSONS_DIRECTORY).read_bytes()
+        assert generated == committed, f"generate_assignment changed {name}"
+    listing = _run([*NBGRADER, "db", "assignment", "list"], course, environment)
+    assert f"There are {len(ALL_LESSONS)} assignments" in listing.output, (
+        listing.explain()
+    )
+
+    release = _run(
+        [*NBGRADER, "release_assignment", first, exchange], course, environment
+    )
+    assert release.returncode == 0, release.explain()
+
+    student_home = tmp_path / "student"
+    student_home.mkdir()
+    student = [first, "--course", COURSE_ID, exchange]
+    fetch = _run([*NBGRADER, "fetch_assignment", *student], student_home, environment)
+    assert fetch.returncode == 0, fetch.explain()
+    fetched = student_home / first / f"{first}.ipynb"
+    assert fetched.is_file(), fetch.explain()
+
+    # A renamed notebook: a strict submit rejects it and names both files.
+    renamed = fetched.with_name(f"{first}-Copy1.ipynb")
+    fetched.rename(renamed)
+    strict = _run(
+        [*NBGRADER, "submit", *student, "--ExchangeSubmit.strict=True"],
+        student_home,
+        environment,
+    )
+    assert strict.returncode != 0, strict.explain()
+    assert f"{first}.ipynb: MISSING" in strict.output, strict.explain()
+    assert f"{first}-Copy1.ipynb: EXTRA" in strict.output, strict.explain()
+    renamed.rename(fetched)
+
+    submit = _run([*NBGRADER, "submit", *student], student_home, environment)
+    assert submit.returncode == 0, submit.explain()
+    collect = _run([*NBGRADER, "collect", first, exchange], course, environment)
+    assert collect.returncode == 0, collect.explain()
+
+    collected = list((course / "submitted").glob(f"*/{first}/{first}.ipynb"))
+    assert len(collected) == 1, collect.explain()
+    student_id = collected[0].parents[1].name
+    assert check_submission(course, student_id, first).ok
