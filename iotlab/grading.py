@@ -124,7 +124,7 @@ class SubmissionCheck:
             return (
                 f"{head} {self.assignment!r} is not a lesson of this course "
                 f"(lessons: {', '.join(self.lessons) or 'none'}).{suggestion} "
-                "nbgrader cannot grade this folder; rename it to the lesson name."
+                "nbgrader cannot grade this folder, so rename it to the lesson name."
             )
         if self.found:
             found = ", ".join(self.found)
@@ -157,17 +157,25 @@ class SubmissionCheck:
                 f"{self.folder}/{name}, where nbgrader looks for it."
             )
         top_level = [path for path in self.unexpected if "/" not in path]
+        consequence = (
+            "Until then, nbgrader autograde fails on this submission and "
+            "nbgrader export gives it 0 points."
+        )
         if len(top_level) == 1:
             return (
                 f"  {name} is missing and {top_level[0]} is not graded: rename "
                 f"{self.folder}/{top_level[0]} to {name} if it is the student's "
-                "work. Otherwise nbgrader autograde fails on this submission "
-                "and nbgrader export gives it 0 points."
+                f"work. {consequence}"
+            )
+        if top_level:
+            return (
+                f"  {name} is missing and none of the found notebooks is graded: "
+                f"rename the student's work to {self.folder}/{name}. {consequence}"
             )
         return (
-            f"  {name} is missing: nbgrader autograde gives this student no "
-            f"grade for {self.assignment}. Copy the student's notebook to "
-            f"{self.folder}/{name}."
+            f"  {name} is missing: nbgrader autograde skips this folder, so the "
+            f"student gets no grade for {self.assignment}. Copy the student's "
+            f"notebook to {self.folder}/{name}."
         )
 
 

@@ -237,6 +237,19 @@ def test_check_submission_renamed(course):
     )
 
 
+def test_check_submission_two_renamed(course):
+    _submit(course, "bea", f"{LESSON}-Copy1.ipynb")
+    _submit(course, "bea", f"{LESSON}-Copy2.ipynb")
+    check = grading.check_submission(course, "bea", LESSON)
+    assert not check.ok
+    message = check.describe()
+    assert f"found {LESSON}-Copy1.ipynb, {LESSON}-Copy2.ipynb." in message
+    assert "none of the found notebooks is graded" in message
+    assert f"rename the student's work to submitted/bea/{LESSON}/{LESSON}.ipynb" in (
+        message
+    )
+
+
 def test_check_submission_extra_notebook_ok(course):
     _submit(course, "carol")
     _submit(course, "carol", "scratch.ipynb")
