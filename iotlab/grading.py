@@ -389,7 +389,7 @@ def make_submission(
             f"cells: {', '.join(solutions) or 'none'}."
         )
     for cell in submission.cells:
-        # The file stores sources as lists of lines; nbformat uses one string.
+        # A stored notebook may keep a source as a list of lines. Use one string.
         cell.source = _source_text(cell)
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id not in solutions:
