@@ -46,6 +46,16 @@ logger = logging.getLogger(__name__)
 #: Every class keeps at least this many rows in a twin smaller than the full
 #: file; the real file has 5 ARP Spoofing rows.
 MIN_ROWS_PER_CLASS = 5
+#: Smallest twin: ``MIN_ROWS_PER_CLASS`` rows of each of the 12 classes.
+MIN_ROWS = MIN_ROWS_PER_CLASS * len(schema.LABELS)
+#: Largest twin: five times the published file. Larger requests are rejected
+#: before any memory is allocated.
+MAX_ROWS = 5 * schema.FULL_ROWS
+#: Estimated peak memory of ``make_twin`` per row, in bytes. NOTE: this is
+#: an estimate. Peak resident memory (``ru_maxrss``) grew by 2,204 bytes per
+#: row for ``make_twin(100_000)`` and 2,179 for ``make_twin(400_000)``
+#: (Linux x86-64, Python 3.11, numpy 2.4).
+PEAK_BYTES_PER_ROW = 2_200
 #: Zero-duration flows in the full file: Flow Bytes/s is inf for 915 of them
 #: (bytes > 0) and NaN for 1,009 (no bytes). A twin has the same share.
 FULL_INF_RATE_ROWS = 915
@@ -144,7 +154,7 @@ TIME_OF_DAY_MARGIN_S = 300.0
 
 
 class TwinError(ValueError):
-    """Invalid request for a twin (too few rows, bad seed)."""
+    """Invalid request for a twin (too few or too many rows, bad seed)."""
 
 
 @functools.cache
@@ -274,6 +284,62 @@ def _calibrated_profiles(figures: dict):
     return modes, capture, rho
 
 
+def check_n_rows(n_rows: int, name: str = "n_rows") -> int:
+    """Check a requested twin size before any memory is allocated.
+
+    Parameters
+    ----------
+    n_rows : int
+        Requested rows.
+    name : str, default "n_rows"
+        What to call the value in messages, for example ``"--rows"`` on a
+        command line.
+
+    Returns
+    -------
+    int
+        ``n_rows``, unchanged.
+
+    Raises
+    ------
+    TwinError
+        If ``n_rows`` is not an integer from ``MIN_ROWS`` (60) to
+        ``MAX_ROWS`` (6,157,055). The message for a too large value gives
+        the estimated peak memory (``PEAK_BYTES_PER_ROW`` bytes per row).
+    """
+    _check_min_rows(n_rows, name)
+    if n_rows > MAX_ROWS:
+        needed = estimated_peak_bytes(n_rows) / 1e9
+        limit = estimated_peak_bytes(MAX_ROWS) / 1e9
+        raise TwinError(
+            f"{name}={n_rows:,} is too large: a twin of that size needs an "
+            f"estimated {needed:,.0f} GB of memory. The limit is {MAX_ROWS:,} "
+            f"rows (5 times the published file, about {limit:.1f} GB), so ask "
+            "for fewer rows."
+        )
+    return n_rows
+
+
+def estimated_peak_bytes(n_rows: int) -> int:
+    """Estimate the peak memory of ``make_twin(n_rows)`` in bytes.
+
+    The estimate is ``PEAK_BYTES_PER_ROW`` bytes per row, on top of the
+    memory the process already uses.
+    """
+    return int(n_rows) * PEAK_BYTES_PER_ROW
+
+
+def _check_min_rows(n_rows: int, name: str) -> None:
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)):
+        raise TwinError(f"{name} must be an integer, got {n_rows!r}.")
+    if n_rows < MIN_ROWS:
+        raise TwinError(
+            f"{name}={n_rows} is too small: a twin keeps at least "
+            f"{MIN_ROWS_PER_CLASS} rows of each of the {len(schema.LABELS)} "
+            f"classes, so ask for {MIN_ROWS} rows or more."
+        )
+
+
 def class_counts(n_rows: int) -> dict[str, int]:
     """Return the rows per class of a twin of ``n_rows`` rows.
 
@@ -298,15 +364,7 @@ def class_counts(n_rows: int) -> dict[str, int]:
     TwinError
         If ``n_rows`` is not an integer of at least 60.
     """
-    minimum = MIN_ROWS_PER_CLASS * len(schema.LABELS)
-    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)):
-        raise TwinError(f"n_rows must be an integer, got {n_rows!r}.")
-    if n_rows < minimum:
-        raise TwinError(
-            f"n_rows={n_rows} is too small: a twin keeps at least "
-            f"{MIN_ROWS_PER_CLASS} rows of each of the {len(schema.LABELS)} "
-            f"classes, so ask for {minimum} rows or more."
-        )
+    _check_min_rows(n_rows, "n_rows")
     full = np.array([schema.FULL_CLASS_COUNTS[label] for label in schema.LABELS])
     exact = full * (n_rows / schema.FULL_ROWS)
     counts = np.floor(exact).astype(np.int64)
@@ -331,8 +389,11 @@ def make_twin(
     Parameters
     ----------
     n_rows : int
-        Number of rows, at least 60 (5 per class). At 1,231,411 rows the class
+        Number of rows, from ``MIN_ROWS`` (60, 5 per class) to ``MAX_ROWS``
+        (6,157,055, 5 times the published file). At 1,231,411 rows the class
         counts are exactly the published ones; see :func:`class_counts`.
+        Peak memory is about ``PEAK_BYTES_PER_ROW`` (2,200) bytes per row,
+        an estimate: 2.7 GB at the full size.
     seed : int, default 0
         Seed of the random generator; the same seed gives the same frame.
     calibration : dict, optional
@@ -350,7 +411,8 @@ def make_twin(
     Raises
     ------
     TwinError
-        If ``n_rows`` is too small or ``seed`` is not a non-negative integer.
+        If ``n_rows`` is outside ``MIN_ROWS`` to ``MAX_ROWS`` (see
+        :func:`check_n_rows`) or ``seed`` is not a non-negative integer.
 
     Notes
     -----
@@ -369,6 +431,7 @@ def make_twin(
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise TwinError(f"seed must be a non-negative integer, got {seed!r}.")
+    check_n_rows(n_rows)
     counts = class_counts(n_rows)
     rng = np.random.default_rng(seed)
     figures = load_calibration() if calibration is None else calibration

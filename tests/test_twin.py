@@ -11,9 +11,14 @@ import pytest
 
 from iotlab import schema
 from iotlab.twin import (
+    MAX_ROWS,
+    MIN_ROWS,
     MIN_ROWS_PER_CLASS,
+    PEAK_BYTES_PER_ROW,
     TwinError,
+    check_n_rows,
     class_counts,
+    estimated_peak_bytes,
     load_calibration,
     make_twin,
 )
@@ -118,6 +123,37 @@ def test_twin_label_counts_follow_class_counts(twin):
 def test_invalid_row_count_raises(n_rows):
     with pytest.raises(TwinError):
         make_twin(n_rows)
+
+
+def test_row_limits():
+    assert MIN_ROWS == MIN_ROWS_PER_CLASS * len(schema.LABELS) == 60
+    assert MAX_ROWS == 5 * schema.FULL_ROWS
+    assert check_n_rows(MIN_ROWS) == MIN_ROWS
+    assert check_n_rows(MAX_ROWS) == MAX_ROWS
+
+
+def test_too_many_rows_rejected_with_estimate():
+    with pytest.raises(TwinError) as caught:
+        check_n_rows(MAX_ROWS + 1)
+    message = str(caught.value)
+    assert f"n_rows={MAX_ROWS + 1:,} is too large" in message
+    assert f"{estimated_peak_bytes(MAX_ROWS + 1) / 1e9:,.0f} GB" in message
+    assert f"{MAX_ROWS:,} rows" in message
+
+
+def test_make_twin_huge_fails_before_allocating():
+    # 10**9 rows would need about 2 TB; the check must come before any work.
+    with pytest.raises(TwinError, match="too large") as caught:
+        make_twin(10**9)
+    assert "2,200 GB" in str(caught.value)
+    assert estimated_peak_bytes(10**9) == 10**9 * PEAK_BYTES_PER_ROW
+
+
+def test_row_messages_use_given_name():
+    with pytest.raises(TwinError, match=r"^--rows=10 is too small"):
+        check_n_rows(10, name="--rows")
+    with pytest.raises(TwinError, match=r"60 rows or more"):
+        check_n_rows(10, name="--rows")
 
 
 def test_invalid_seed_raises():
