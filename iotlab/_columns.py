@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iotlab._errors import MAX_EXAMPLES, SchemaError, schema_error
+from iotlab._errors import MAX_EXAMPLES, SchemaError, plural, schema_error
 from iotlab._timestamps import TIMESTAMP_LAYOUTS, parse_timestamp_strings
 from iotlab.schema import (
     CAPTURE_END,
@@ -166,9 +166,8 @@ def _to_integers(values: np.ndarray, target: np.dtype, where: Locator) -> np.nda
                 f"{_show_number(values[position])} on {where.at(position)}"
                 for position in positions[:MAX_EXAMPLES]
             )
-            raise where.error(
-                f"({target}) {problem} {examples} ({positions.size:,} cells in all)."
-            )
+            cells = plural(positions.size, "cell")
+            raise where.error(f"({target}) {problem} {examples} ({cells} in all).")
     return values.astype(target)
 
 
@@ -204,7 +203,10 @@ def _convert_category(
         described = []
         for category in unknown[:MAX_EXAMPLES]:
             first = int(np.argmax(codes == category))
-            text = f"{raw.categories[category]!r} ({counts[category]:,} rows, first on {where.at(first)}"
+            text = (
+                f"{raw.categories[category]!r} ({plural(counts[category], 'row')}, "
+                f"first on {where.at(first)}"
+            )
             close = difflib.get_close_matches(
                 str(stripped[category]), list(dtype.categories), n=1
             )
@@ -219,7 +221,8 @@ def _convert_category(
     missing = np.flatnonzero(codes < 0)
     if missing.size:
         raise where.error(
-            f"has {missing.size:,} missing values, first on {where.at(int(missing[0]))}."
+            f"has {plural(missing.size, 'missing value')}, first on "
+            f"{where.at(int(missing[0]))}."
         )
     new_codes = targets[codes].astype(np.int8)
     return pd.Categorical.from_codes(new_codes, dtype=dtype)
@@ -245,7 +248,8 @@ def _convert_timestamps(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:
     missing = np.flatnonzero(np.isnat(values))
     if missing.size:
         raise where.error(
-            f"has {missing.size:,} missing values, first on {where.at(int(missing[0]))}."
+            f"has {plural(missing.size, 'missing value')}, first on "
+            f"{where.at(int(missing[0]))}."
         )
     return values
 
@@ -281,8 +285,8 @@ def unparsed_timestamp_message(
         examples.append(f"{distinct[index]!r} (first on {place})")
     layouts = "; ".join(layout.description for layout in TIMESTAMP_LAYOUTS)
     return (
-        f"contains {int(counts[bad].sum()):,} date-times in no known layout, "
-        f"for example {', '.join(examples)}. Known layouts: {layouts}."
+        f"contains {plural(int(counts[bad].sum()), 'date-time')} in no known "
+        f"layout, for example {', '.join(examples)}. Known layouts: {layouts}."
     )
 
 

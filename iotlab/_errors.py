@@ -23,6 +23,12 @@ def schema_error(source: str, problem: str) -> SchemaError:
     return SchemaError(f"{source}: {problem}\n{GET_DATA_HINT}")
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """Format a count with its noun: ``1 row``, ``2 rows``, ``1,000 rows``."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {word}"
+
+
 def join_limited(items: Iterable[object], limit: int = 10) -> str:
     """Join items with commas, naming at most ``limit`` and counting the rest."""
     items = [str(item) for item in items]

@@ -36,7 +36,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from iotlab._columns import NULL_TOKENS, frame_from_arrow, unparsed_timestamp_message
-from iotlab._errors import MAX_EXAMPLES, SchemaError, join_limited, schema_error
+from iotlab._errors import (
+    MAX_EXAMPLES,
+    SchemaError,
+    join_limited,
+    plural,
+    schema_error,
+)
 from iotlab._timestamps import (
     TIMESTAMP_LAYOUTS,
     format_published_timestamps,
@@ -93,6 +99,7 @@ __all__ = [
     "TIME_COLUMNS",
     "WHOLE_FLOAT_COLUMNS",
     "SchemaError",
+    "check_csv_head",
     "detect_format",
     "load_flows",
     "open_csv_stream",
@@ -149,6 +156,8 @@ _MAGIC_NAMES = {
     b"%PDF": "a PDF document",
     b"\xd0\xcf\x11\xe0": "a legacy Microsoft Office file (for example .xls)",
 }
+#: Lower-case starts of an HTML page, after leading blanks and a byte order mark.
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<!--")
 
 
 # --------------------------------------------------------------------------
@@ -289,7 +298,7 @@ def validate_frame(df: pd.DataFrame, source: str = "frame") -> pd.DataFrame:
             rows = ", ".join(str(position) for position in missing[:MAX_EXAMPLES])
             raise schema_error(
                 source,
-                f"column {name!r} has {missing.size:,} missing values "
+                f"column {name!r} has {plural(missing.size, 'missing value')} "
                 f"(rows at positions {rows}).",
             )
     return df
@@ -475,6 +484,8 @@ def _pick_zip_member(archive: zipfile.ZipFile, source: str) -> str:
             "this is an Excel workbook (.xlsx), not a CSV file; save the sheet "
             "as CSV and load that."
         )
+    elif not members:
+        problem = "the zip archive is empty."
     elif not csv_members:
         problem = (
             f"the zip archive holds no CSV file (members: {join_limited(members)})."
@@ -502,16 +513,44 @@ def _zip_member_stream(path: Path) -> Iterator[IO[bytes]]:
         yield stream
 
 
-def _check_text_head(head: bytes, source: str) -> None:
+def _check_text_head(head: bytes, source: str, kind: str, file_name: str) -> None:
+    """Reject a head of bytes that is not CSV text.
+
+    ``kind`` (from ``detect_format``) and ``file_name`` tell a damaged
+    ``.gz`` file from a binary file.
+    """
     if not head:
         raise schema_error(source, "the file is empty.")
-    for magic, name in _MAGIC_NAMES.items():
+    for magic, what in _MAGIC_NAMES.items():
         if head.startswith(magic):
-            raise schema_error(source, f"this is {name}, not a CSV file.")
-    if b"\x00" in head:
+            raise schema_error(source, f"this is {what}, not a CSV file.")
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_HTML_STARTS):
         raise schema_error(
-            source, "this is a binary file (it contains NUL bytes), not a CSV file."
+            source,
+            "this is an HTML page, not a CSV file. A download that returns a "
+            "web page is usually a login page or a wrong link: open the link "
+            "in a browser and copy the address of the file itself.",
         )
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
+        raise schema_error(
+            source,
+            "this is an XML document, not a CSV file. Storage services answer "
+            "a wrong or expired link with an XML error page: check the link.",
+        )
+    if b"\x00" in head:
+        if kind == "gzip":
+            problem = (
+                "the decompressed content is binary (it contains NUL bytes), "
+                "not CSV text."
+            )
+        elif file_name.lower().endswith(".gz"):
+            problem = (
+                "the name ends in .gz but this is not a gzip file (it lacks the "
+                "gzip header bytes 1f 8b), and its bytes are binary, not CSV text."
+            )
+        else:
+            problem = "this is a binary file (it contains NUL bytes), not a CSV file."
+        raise schema_error(source, problem)
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -524,8 +563,8 @@ def _check_text_head(head: bytes, source: str) -> None:
             ) from exc
 
 
-def _parse_header(head: bytes, source: str) -> list[str]:
-    _check_text_head(head, source)
+def _parse_header(head: bytes, source: str, kind: str, file_name: str) -> list[str]:
+    _check_text_head(head, source, kind, file_name)
     end = head.find(b"\n")
     if end < 0:
         if len(head) >= _HEAD_BYTES:
@@ -620,6 +659,50 @@ def _dtype_matches(actual: object, expected: object) -> bool:
 # --------------------------------------------------------------------------
 
 
+def check_csv_head(path: str | os.PathLike, source: str | None = None) -> list[str]:
+    """Check that a file starts like CSV text and return its header names.
+
+    Only the first 64 KiB are read, so this is a fast test to run before
+    hashing or loading a large file. It does not compare the names with
+    the published header; ``load_flows`` does that.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV file, a gzip-compressed CSV, or a zip archive holding one CSV.
+    source : str, optional
+        What to call the file in messages (default: ``path``), for example
+        the URL it was downloaded from.
+
+    Returns
+    -------
+    list of str
+        The names in the first line.
+
+    Raises
+    ------
+    SchemaError
+        If the file is empty, binary, an image, a PDF, an HTML page, a
+        damaged archive, or if its first line is not a comma-separated
+        header.
+    """
+    path = Path(path)
+    return _read_header(path, detect_format(path), source or str(path))
+
+
+def _read_header(path: Path, kind: str, source: str) -> list[str]:
+    try:
+        with open_csv_stream(path) as (stream, _):
+            head = stream.read(_HEAD_BYTES)
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        if kind == "gzip":
+            problem = f"this is not a valid gzip file ({exc})."
+        else:
+            problem = f"the file could not be read: {exc}"
+        raise schema_error(source, problem) from exc
+    return _parse_header(head, source, kind, path.name)
+
+
 def _arrow_read_type(name: str) -> pa.DataType:
     expected = COLUMNS[name]
     if name in (TIMESTAMP, LABEL, CONNECTION_TYPE):
@@ -631,12 +714,7 @@ def _arrow_read_type(name: str) -> pa.DataType:
 
 
 def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
-    try:
-        with open_csv_stream(path) as (stream, _):
-            head = stream.read(_HEAD_BYTES)
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise schema_error(source, f"the file could not be read: {exc}") from exc
-    names = _parse_header(head, source)
+    names = _read_header(path, kind, source)
     problem = _header_problem(names)
     if problem:
         raise schema_error(source, problem)
@@ -721,7 +799,7 @@ def _bad_numeric_message(
     )
     return (
         f"column {name!r} must be numeric but contains text: {examples} "
-        f"({positions.size:,} such cells in all)."
+        f"({plural(positions.size, 'such cell')} in all)."
     )
 
 

@@ -276,7 +276,7 @@ def test_unknown_label_named(tmp_path):
     rows = [text_row(), text_row(Label="DDoS"), text_row(Label="Beningn")]
     message = _load_error(write_text(tmp_path / "labels.csv", csv_text(rows)))
     assert "column 'Label'" in message
-    assert "'DDoS' (1 rows, first on line 3" in message
+    assert "'DDoS' (1 row, first on line 3" in message
     assert "closest known value 'Benign'" in message
 
 
@@ -355,6 +355,76 @@ def test_excel_workbook_explained(tmp_path):
     assert "Excel workbook" in _load_error(path)
 
 
+def test_empty_zip_says_empty(tmp_path):
+    path = tmp_path / "flows.zip"
+    zipfile.ZipFile(path, "w").close()
+    message = _load_error(path)
+    assert "the zip archive is empty." in message
+    assert "members" not in message
+
+
+def test_gz_name_without_gzip_content(tmp_path):
+    path = tmp_path / "flows.csv.gz"
+    path.write_bytes(bytes(range(256)) * 4)
+    message = _load_error(path)
+    assert "not a gzip file" in message
+    assert "1f 8b" in message
+
+
+def test_gzip_of_binary_content(tmp_path):
+    path = tmp_path / "flows.csv.gz"
+    path.write_bytes(gzip.compress(bytes(range(256)) * 4))
+    message = _load_error(path)
+    assert "the decompressed content is binary" in message
+
+
+def test_gzip_header_then_garbage(tmp_path):
+    path = tmp_path / "flows.csv.gz"
+    path.write_bytes(b"\x1f\x8b" + bytes(range(2, 256)) * 4)
+    assert "this is not a valid gzip file" in _load_error(path)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        b"<!DOCTYPE html>\n<html><body>Sign in</body></html>\n",
+        b"\xef\xbb\xbf\n  <HTML lang='en'>\n",
+    ],
+)
+def test_html_page_explained(tmp_path, start):
+    path = tmp_path / "ACI-IoT-2023.csv"
+    path.write_bytes(start)
+    message = _load_error(path)
+    assert "this is an HTML page, not a CSV file" in message
+    assert "login page or a wrong link" in message
+
+
+def test_xml_error_page_explained(tmp_path):
+    path = tmp_path / "ACI-IoT-2023.csv"
+    path.write_bytes(b'<?xml version="1.0"?><Error><Code>NoSuchKey</Code></Error>')
+    assert "this is an XML document" in _load_error(path)
+
+
+def test_check_csv_head_names_source(tmp_path):
+    path = write_text(tmp_path / "page.csv", "<html>\n")
+    with pytest.raises(SchemaError) as caught:
+        data.check_csv_head(path, source="https://mirror.example/x.csv")
+    message = str(caught.value)
+    assert message.startswith("https://mirror.example/x.csv: this is an HTML page")
+    assert str(path) not in message
+
+
+def test_check_csv_head_returns_names(tmp_path):
+    path = write_text(tmp_path / "flows.csv", HEADER + "\n")
+    assert data.check_csv_head(path) == list(schema.COLUMN_NAMES)
+
+
+def test_counts_of_one_are_singular(tmp_path):
+    rows = [text_row(), text_row(Flow_Duration="fast")]
+    message = _load_error(write_text(tmp_path / "one.csv", csv_text(rows)))
+    assert "(1 such cell in all)" in message
+
+
 def test_damaged_gzip(tmp_path, frame):
     path = write_published_csv(frame, tmp_path / "flows.csv.gz")
     content = path.read_bytes()
@@ -408,7 +478,7 @@ def test_validate_frame_order(frame):
 def test_validate_frame_missing_label(frame):
     holed = frame.copy()
     holed.loc[3, "Label"] = np.nan
-    with pytest.raises(SchemaError, match="'Label' has 1 missing values"):
+    with pytest.raises(SchemaError, match="'Label' has 1 missing value "):
         validate_frame(holed)
 
 
