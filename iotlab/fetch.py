@@ -16,7 +16,9 @@ hash is recorded. The rows are cached as ``<data dir>/aci-iot-2023.parquet``
 with a JSON manifest beside it. The data folder is ``--out``, else the
 ``IOTLAB_DATA`` environment variable, else ``data/`` under the working
 directory. Everything is written under temporary names in the data folder and
-renamed at the end, so an interrupted run leaves no partial cache.
+renamed at the end, so an interrupted run leaves no partial cache. The data
+folder is checked for writing before any download, and a folder that a failed
+run created is removed again.
 
 ``load_dataset`` is what lessons and ``iotlab reproduce`` call: it returns
 the cached real rows, or the twin when no cache exists, and records which one
@@ -48,8 +50,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from iotlab import schema
+from iotlab._cli import OutputDirError, prepare_output_dir, remove_created_dirs
 from iotlab.data import (
     SchemaError,
+    check_csv_head,
     detect_format,
     load_flows,
     open_csv_stream,
@@ -322,18 +326,29 @@ def fetch(
     ------
     FetchError
         If a download fails, Kaggle credentials are missing, the twin is not
-        available, or the folder contains a cache from another request.
+        available, the folder contains a cache from another request, or the
+        data folder cannot be created or written to. A data folder that this
+        call created is removed again when the fetch fails.
     ChecksumError
         If the file differs from the published one and ``subset`` is False.
     SchemaError
-        If the file does not have the published schema.
+        If the file is not CSV text (an HTML page, an image) or does not
+        have the published schema.
     FileNotFoundError
         If ``path`` does not exist.
+    IsADirectoryError
+        If ``path`` is a folder.
+    ValueError
+        If the options do not fit together, ``url`` is not an http or https
+        URL, or ``rows`` is outside the twin's limits
+        (``iotlab.twin.check_n_rows``).
     """
     _check_arguments(source, path, url, rows, seed, file_format)
     directory = resolve_data_dir(data_dir)
     if source == "twin" and file_format == "csv":
         return _write_twin_csv(directory, rows or DEFAULT_TWIN_ROWS, seed, force)
+    if source == "file":
+        _check_local_file(path)
     request = _describe_request(source, path, url, rows, seed)
     status = cache_status(directory)
     if status.present and not force:
@@ -349,21 +364,72 @@ def fetch(
             f"({status.manifest.get('request')!r}); rerun with --force to replace "
             "it."
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=directory) as work:
+    with _writable_data_dir(directory) as work:
         if source == "twin":
             frame, record = _build_twin(rows or DEFAULT_TWIN_ROWS, seed)
         else:
-            local = _obtain(source, path, url, Path(work), progress)
-            record = _check_file(local, subset, progress)
-            logger.info("Checking the schema of %s", local)
-            frame = load_flows(local)
+            local, label = _obtain(source, path, url, work, progress)
+            record = _check_file(local, subset, progress, label)
+            logger.info("Checking the schema of %s", label)
+            frame = _load_labelled(local, label)
             if record["published_match"]:
-                _check_published_contents(frame, local)
+                _check_published_contents(frame, label)
         manifest = _manifest(source, request, record, frame)
-        _write_cache(frame, manifest, directory, Path(work))
+        try:
+            _write_cache(frame, manifest, directory, work)
+        except OSError as error:
+            raise FetchError(_data_dir_message(directory, error)) from error
     status = cache_status(directory)
     return FetchResult("created", status.parquet_path, manifest, status.describe())
+
+
+def _data_dir_message(directory: Path, error: OSError) -> str:
+    reason = error.strerror or str(error)
+    return (
+        f"cannot write to {directory}: {reason}; choose another --out or "
+        f"{DATA_DIR_VARIABLE}"
+    )
+
+
+@contextlib.contextmanager
+def _writable_data_dir(directory: Path) -> Iterator[Path]:
+    """Create the data folder and a work folder in it; undo both on failure.
+
+    Yields the work folder, which is removed at the end. If the body raises,
+    the data folder and its parents are removed again if this call created
+    them and they are empty.
+
+    Raises
+    ------
+    FetchError
+        If the folder cannot be created or written to.
+    """
+    try:
+        created = prepare_output_dir(
+            directory, f"choose another --out or {DATA_DIR_VARIABLE}"
+        )
+    except OutputDirError as error:
+        raise FetchError(str(error)) from error
+    try:
+        with tempfile.TemporaryDirectory(prefix=".fetch-", dir=directory) as work:
+            yield Path(work)
+    except BaseException:
+        remove_created_dirs(created)
+        raise
+
+
+def _load_labelled(local: Path, label: str) -> pd.DataFrame:
+    """Load a downloaded file; messages name ``label`` (the URL) instead."""
+    try:
+        return load_flows(local)
+    except SchemaError as error:
+        raise _relabel(error, local, label) from error
+
+
+def _relabel(error: SchemaError, local: Path, label: str) -> SchemaError:
+    if label == str(local):
+        return error
+    return SchemaError(str(error).replace(str(local), label))
 
 
 def _check_arguments(
@@ -380,6 +446,8 @@ def _check_arguments(
         raise ValueError("source 'file' needs a path (--path ACI-IoT-2023.csv).")
     if source == "url" and not url:
         raise ValueError("source 'url' needs a URL (--url https://...).")
+    if source == "url":
+        _check_url(url)
     if source != "file" and path is not None:
         raise ValueError(f"a path is only used with source 'file', not {source!r}.")
     if source != "url" and url:
@@ -395,6 +463,33 @@ def _check_arguments(
         )
     if rows is not None and rows < 1:
         raise ValueError(f"rows must be a positive integer, got {rows!r}.")
+    if source == "twin" and rows is not None:
+        _twin_module().check_n_rows(rows, name="rows")
+
+
+def _check_url(url: str) -> None:
+    parts = urlparse(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"invalid URL {url!r}: it must start with http:// or https:// and "
+            "name a host, for example https://mirror.example/ACI-IoT-2023.csv."
+        )
+
+
+def _check_local_file(path: object) -> None:
+    local = Path(path).expanduser()
+    if local.is_dir():
+        inside = local / schema.CSV_NAME
+        hint = (
+            f"--path {inside}"
+            if inside.is_file()
+            else f"the path of {schema.CSV_NAME} (or a .gz, .zip or Parquet copy)"
+        )
+        raise IsADirectoryError(
+            f"{local} is a folder, not a file; pass {hint} instead."
+        )
+    if not local.is_file():
+        raise FileNotFoundError(f"{local}: no such file. {FETCH_HINT}")
 
 
 def _describe_request(
@@ -411,15 +506,16 @@ def _describe_request(
 
 def _obtain(
     source: str, path: object, url: str | None, work: Path, progress: bool
-) -> Path:
+) -> tuple[Path, str]:
+    """Return the local file and what to call it in messages."""
     if source == "file":
         local = Path(path).expanduser()
-        if not local.is_file():
-            raise FileNotFoundError(f"{local}: no such file. {FETCH_HINT}")
-        return local
+        _check_local_file(local)
+        return local, str(local)
     if source == "url":
-        return _download_url(url, work, progress)
-    return _download_kaggle(work)
+        return _download_url(url, work, progress), url
+    label = f"{schema.CSV_NAME} from Kaggle dataset {schema.KAGGLE_HANDLE}"
+    return _download_kaggle(work), label
 
 
 @contextlib.contextmanager
@@ -577,27 +673,40 @@ def _hash_stream(stream: Any, total: int | None, progress: bool) -> tuple[int, s
     return size, digest.hexdigest()
 
 
-def _check_file(local: Path, subset: bool, progress: bool) -> dict[str, Any]:
-    """Compare a file with the published one and return what was measured."""
+def _check_file(
+    local: Path, subset: bool, progress: bool, label: str | None = None
+) -> dict[str, Any]:
+    """Compare a file with the published one and return what was measured.
+
+    ``label`` is what messages call the file (the URL of a download); the
+    local path by default.
+    """
+    label = label or str(local)
     kind = detect_format(local)
+    if kind != "parquet":
+        # A web page or an image is not a CSV at all, whatever its size.
+        try:
+            check_csv_head(local, source=label)
+        except SchemaError as error:
+            raise _relabel(error, local, label) from error
     if kind == "csv" and not subset and local.stat().st_size != PUBLISHED.size:
         size = local.stat().st_size
-        raise ChecksumError(_mismatch_message(local, "size", size, None))
-    logger.info("Hashing %s", local)
+        raise ChecksumError(_mismatch_message(label, "size", size, None))
+    logger.info("Hashing %s", label)
     size, digest, name = file_digest(local, progress)
     published_match = size == PUBLISHED.size and digest == PUBLISHED.sha256
     if not published_match and not subset:
         if kind == "parquet":
             raise ChecksumError(
-                f"{local} is a Parquet file, so it cannot be checked against the "
+                f"{label} is a Parquet file, so it cannot be checked against the "
                 "published ACI-IoT-2023.csv. If it contains a sample or a "
                 "conversion of the dataset, rerun with --subset to load it after "
                 f"a schema check.\n{schema.GET_DATA_HINT}"
             )
         differs = "size" if size != PUBLISHED.size else "SHA-256"
-        raise ChecksumError(_mismatch_message(local, differs, size, digest))
+        raise ChecksumError(_mismatch_message(label, differs, size, digest))
     if published_match:
-        logger.info("%s matches the published size and SHA-256", local)
+        logger.info("%s matches the published size and SHA-256", label)
     return {
         "original_file": name,
         "size_bytes": size,
@@ -607,10 +716,10 @@ def _check_file(local: Path, subset: bool, progress: bool) -> dict[str, Any]:
     }
 
 
-def _mismatch_message(local: Path, differs: str, size: int, digest: str | None) -> str:
+def _mismatch_message(label: str, differs: str, size: int, digest: str | None) -> str:
     measured = f"{size:,} bytes" + (f", sha256 {digest}" if digest else "")
     return (
-        f"{local}: the {differs} differs from the published {schema.CSV_NAME} "
+        f"{label}: the {differs} differs from the published {schema.CSV_NAME} "
         f"({measured}; expected {PUBLISHED.size:,} bytes, sha256 "
         f"{PUBLISHED.sha256}). The download may be incomplete or damaged: get "
         "the file again. If the file is a sample or a spreadsheet export of the "
@@ -619,18 +728,22 @@ def _mismatch_message(local: Path, differs: str, size: int, digest: str | None) 
     )
 
 
-def _check_published_contents(frame: pd.DataFrame, local: Path) -> None:
+def _check_published_contents(frame: pd.DataFrame, label: str) -> None:
     counts = frame[schema.LABEL].value_counts().to_dict()
     counts = {label: int(count) for label, count in counts.items() if count}
     if len(frame) != PUBLISHED.rows or counts != PUBLISHED.class_counts:
         raise FetchError(
-            f"{local} has the published SHA-256 but loaded as {len(frame):,} rows "
+            f"{label} has the published SHA-256 but loaded as {len(frame):,} rows "
             f"with class counts {counts}, not the published {PUBLISHED.rows:,} "
             "rows; the loader lost or changed rows. Please report this."
         )
 
 
 def _import_make_twin() -> Callable[..., pd.DataFrame]:
+    return _twin_module().make_twin
+
+
+def _twin_module() -> Any:
     try:
         module = importlib.import_module("iotlab.twin")
     except ModuleNotFoundError as exc:
@@ -641,7 +754,7 @@ def _import_make_twin() -> Callable[..., pd.DataFrame]:
             "no iotlab.twin module. Fetch the real data instead with --source "
             "kaggle, url or file."
         ) from exc
-    return module.make_twin
+    return module
 
 
 def _build_twin(rows: int, seed: int) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -672,9 +785,12 @@ def _write_twin_csv(directory: Path, rows: int, seed: int, force: bool) -> Fetch
             None,
             f"{target} already exists. Nothing to do; use --force to rebuild.",
         )
-    frame, _ = _build_twin(rows, seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    write_published_csv(frame, target)
+    with _writable_data_dir(directory):
+        frame, _ = _build_twin(rows, seed)
+        try:
+            write_published_csv(frame, target)
+        except OSError as error:
+            raise FetchError(_data_dir_message(directory, error)) from error
     return FetchResult(
         "created",
         target,
@@ -828,20 +944,34 @@ def _twin_dataset(rows: int | None, seed: int) -> pd.DataFrame:
 # Command line
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of ``data_fetch.py``."""
+def _twin_rows_help() -> str:
+    try:
+        twin = _twin_module()
+    except FetchError:
+        limits = ""
+    else:
+        limits = f"from {twin.MIN_ROWS} to {twin.MAX_ROWS:,}, "
+    return f"rows of the twin, {limits}default {DEFAULT_TWIN_ROWS:,} (--source twin)"
+
+
+def build_parser(prog: str = "data_fetch.py") -> argparse.ArgumentParser:
+    """Build the argument parser of ``data_fetch.py``.
+
+    Parameters
+    ----------
+    prog : str, default "data_fetch.py"
+        The program name that usage and error lines start with, for example
+        ``"iotlab fetch"``.
+    """
     parser = argparse.ArgumentParser(
-        prog="data_fetch.py",
+        prog=prog,
         description=(
             "Fetch ACI-IoT-2023.csv, check it against the published size and "
             "SHA-256, and cache it as <data dir>/aci-iot-2023.parquet with a "
@@ -857,7 +987,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--path", type=Path, help="local CSV, .gz, .zip or Parquet file (--source file)"
     )
-    parser.add_argument("--url", help="mirror URL of ACI-IoT-2023.csv (--source url)")
+    parser.add_argument(
+        "--url", help="http or https URL of a copy of ACI-IoT-2023.csv (--source url)"
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -872,22 +1004,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="rebuild even if a cache is present"
     )
-    parser.add_argument(
-        "--rows",
-        type=_positive_int,
-        help=f"rows of the twin (default {DEFAULT_TWIN_ROWS:,}; --source twin)",
-    )
+    parser.add_argument("--rows", type=_integer, help=_twin_rows_help())
     parser.add_argument(
         "--seed",
-        type=int,
-        default=0,
+        type=_integer,
         help="seed of the twin (default 0; --source twin)",
     )
     parser.add_argument(
         "--format",
         dest="file_format",
         choices=("parquet", "csv"),
-        default="parquet",
         help="--source twin only: parquet (default) writes the cache; csv writes "
         "aci-iot-2023-twin-<rows>-seed<seed>.csv in the published text layout",
     )
@@ -897,14 +1023,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def _check_twin_options(parser: argparse.ArgumentParser, args) -> None:
+    """Reject twin options without ``--source twin`` and twin sizes out of range.
+
+    Exits through ``parser.error`` (status 2). The messages name the
+    command-line options, where ``_check_arguments`` names the parameters
+    of ``fetch``.
+    """
+    given = [
+        option
+        for option, value in (
+            ("--rows", args.rows),
+            ("--seed", args.seed),
+            ("--format", args.file_format),
+        )
+        if value is not None
+    ]
+    if args.source != "twin" and given:
+        verb = "applies" if len(given) == 1 else "apply"
+        parser.error(
+            f"{', '.join(given)} {verb} only to --source twin. To run on fewer "
+            "real rows, fetch the whole file and sample it later: "
+            "`iotlab reproduce --sample ROWS` or "
+            "iotlab.fetch.load_dataset(rows=ROWS)."
+        )
+    if args.seed is not None and args.seed < 0:
+        parser.error(f"--seed must be 0 or more, got {args.seed}.")
+    if args.source == "twin" and args.rows is not None:
+        try:
+            _twin_module().check_n_rows(args.rows, name="--rows")
+        except ValueError as exc:
+            parser.error(str(exc))
+
+
+def main(argv: list[str] | None = None, prog: str = "data_fetch.py") -> int:
     """Run the ``data_fetch.py`` command line and return its exit code.
 
-    Exit codes: 0 when the cache was written or already present, 1 when the
-    fetch failed (the message explains why), 2 for invalid options, 130 when
-    interrupted.
+    ``prog`` is the program name in usage and error lines; ``iotlab fetch``
+    passes its own. Exit codes: 0 when the cache was written or already
+    present, 1 when the fetch failed (the message explains why), 2 for
+    invalid options, 130 when interrupted.
     """
-    parser = build_parser()
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if args.status:
         status = cache_status(args.out)
@@ -915,9 +1075,13 @@ def main(argv: list[str] | None = None) -> int:
     if logging.getLogger().handlers == []:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        _check_arguments(
-            args.source, args.path, args.url, args.rows, args.seed, args.file_format
-        )
+        _check_twin_options(parser, args)
+        seed = 0 if args.seed is None else args.seed
+        file_format = args.file_format or "parquet"
+        _check_arguments(args.source, args.path, args.url, args.rows, seed, file_format)
+    except FetchError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         parser.error(str(exc))
     try:
@@ -929,15 +1093,21 @@ def main(argv: list[str] | None = None) -> int:
             subset=args.subset,
             force=args.force,
             rows=args.rows,
-            seed=args.seed,
-            file_format=args.file_format,
+            seed=seed,
+            file_format=file_format,
             progress=True,
         )
-    except (FetchError, ChecksumError, SchemaError, FileNotFoundError) as exc:
-        print(f"data_fetch.py: error: {exc}", file=sys.stderr)
+    except (
+        FetchError,
+        ChecksumError,
+        SchemaError,
+        FileNotFoundError,
+        IsADirectoryError,
+    ) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("data_fetch.py: interrupted; nothing was cached.", file=sys.stderr)
+        print(f"{prog}: interrupted; nothing was cached.", file=sys.stderr)
         return 130
     print(result.message)
     return 0

@@ -220,6 +220,61 @@ def test_url_command_line(server, flow_csv, tmp_path, capsys):
 # The file source
 
 
+def test_url_errors_name_the_url(server, flow_csv, frame, tmp_path, monkeypatch):
+    _publish(monkeypatch, flow_csv, frame, size=10)
+    url = _url(server, "/ACI-IoT-2023.csv")
+    server.routes["/ACI-IoT-2023.csv"] = ("ok", flow_csv.read_bytes())
+    with pytest.raises(ChecksumError) as caught:
+        fetch.fetch("url", url=url, data_dir=tmp_path / "data")
+    message = str(caught.value)
+    assert message.startswith(f"{url}: the size differs")
+    assert ".fetch-" not in message
+
+
+def test_url_schema_error_names_the_url(server, flow_csv, tmp_path):
+    text = flow_csv.read_text().replace(HEADER, HEADER.replace("Protocol", "Proto"))
+    url = _url(server, "/renamed.csv")
+    server.routes["/renamed.csv"] = ("ok", text.encode())
+    with pytest.raises(SchemaError) as caught:
+        fetch.fetch("url", url=url, data_dir=tmp_path / "data", subset=True)
+    message = str(caught.value)
+    assert message.startswith(f"{url}: ")
+    assert ".fetch-" not in message
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"<!DOCTYPE html>\n<html><body>Sign in</body></html>\n", "an HTML page"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "a PNG image"),
+    ],
+)
+def test_url_not_a_csv_explained(server, tmp_path, capsys, body, expected):
+    url = _url(server, "/ACI-IoT-2023.csv")
+    server.routes["/ACI-IoT-2023.csv"] = ("ok", body)
+    out = tmp_path / "data"
+    assert main(["--source", "url", "--url", url, "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    assert f"{url}: this is {expected}, not a CSV file" in error
+    assert "--subset" not in error
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://mirror.example/ACI-IoT-2023.csv", "https://"]
+)
+def test_url_scheme_checked_first(url, tmp_path, capsys):
+    with pytest.raises(ValueError, match="must start with http:// or https://"):
+        fetch.fetch("url", url=url, data_dir=tmp_path / "data")
+    with pytest.raises(SystemExit) as caught:
+        main(["--source", "url", "--url", url, "--out", str(tmp_path / "data")])
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert f"invalid URL {url!r}" in error
+    assert "Unrecognized URL protocol" not in error
+    assert not (tmp_path / "data").exists()
+
+
 def test_file_without_subset_rejected(flow_csv, tmp_path, capsys):
     out = tmp_path / "data"
     argv = ["--source", "file", "--path", str(flow_csv), "--out", str(out)]
@@ -263,6 +318,22 @@ def test_file_missing(tmp_path, capsys):
     argv = ["--source", "file", "--path", str(tmp_path / "absent.csv")]
     assert main([*argv, "--out", str(tmp_path / "data")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_file_path_is_a_folder(flow_csv, tmp_path, capsys):
+    folder = flow_csv.parent
+    with pytest.raises(IsADirectoryError) as caught:
+        fetch.fetch("file", path=folder, data_dir=tmp_path / "data")
+    message = str(caught.value)
+    assert f"{folder} is a folder, not a file" in message
+    assert f"--path {flow_csv}" in message
+    assert "no such file" not in message
+    argv = ["--source", "file", "--path", str(tmp_path), "--out", str(tmp_path / "d")]
+    assert main(argv) == 1
+    error = capsys.readouterr().err
+    assert "is a folder, not a file" in error
+    assert "ACI-IoT-2023.csv" in error
+    assert not (tmp_path / "d").exists()
 
 
 def test_file_bad_schema_not_cached(flow_csv, tmp_path):
@@ -411,6 +482,110 @@ def test_data_dir_default_is_relative(flow_csv, tmp_path, monkeypatch):
     assert (tmp_path / "data" / fetch.PARQUET_NAME).exists()
 
 
+# --------------------------------------------------------------------------
+# Data folders that cannot be written
+
+
+def _assert_cannot_write(error: str, folder: Path) -> None:
+    assert f"cannot write to {folder}: " in error
+    assert "choose another --out or IOTLAB_DATA" in error
+    assert "Traceback" not in error
+
+
+def test_out_is_a_file(flow_csv, tmp_path, capsys):
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder\n")
+    with pytest.raises(FetchError, match="it is a file, not a folder"):
+        fetch.fetch("file", path=flow_csv, data_dir=blocker, subset=True)
+    argv = ["--source", "file", "--path", str(flow_csv), "--subset"]
+    assert main([*argv, "--out", str(blocker)]) == 1
+    _assert_cannot_write(capsys.readouterr().err, blocker)
+    assert blocker.read_text() == "not a folder\n"
+
+
+def test_out_under_a_file(tmp_path, capsys):
+    blocker = tmp_path / "data"
+    blocker.write_text("x")
+    out = blocker / "cache"
+    assert main(["--source", "twin", "--rows", "100", "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    _assert_cannot_write(error, out)
+    assert f"{blocker} is a file, not a folder" in error
+
+
+def test_twin_csv_out_is_a_file(tmp_path, capsys):
+    blocker = tmp_path / "data"
+    blocker.write_text("x")
+    argv = ["--source", "twin", "--rows", "100", "--format", "csv"]
+    assert main([*argv, "--out", str(blocker)]) == 1
+    _assert_cannot_write(capsys.readouterr().err, blocker)
+
+
+def test_data_dir_variable_is_a_file(flow_csv, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "data"
+    blocker.write_text("x")
+    monkeypatch.setenv("IOTLAB_DATA", str(blocker))
+    argv = ["--source", "file", "--path", str(flow_csv), "--subset"]
+    assert main(argv) == 1
+    _assert_cannot_write(capsys.readouterr().err, blocker)
+
+
+def test_out_not_writable(flow_csv, tmp_path, monkeypatch, capsys):
+    import iotlab._cli
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(iotlab._cli.tempfile, "mkstemp", refuse)
+    out = tmp_path / "data"
+    argv = ["--source", "file", "--path", str(flow_csv), "--subset"]
+    assert main([*argv, "--out", str(out)]) == 1
+    error = capsys.readouterr().err
+    _assert_cannot_write(error, out)
+    assert "Permission denied" in error
+    assert not out.exists()
+
+
+def test_out_parents_created(flow_csv, tmp_path):
+    out = tmp_path / "new" / "nested" / "data"
+    fetch.fetch("file", path=flow_csv, data_dir=out, subset=True)
+    assert read_manifest(out)["rows"] == 60
+
+
+def test_failed_fetch_removes_new_folders(tmp_path, capsys):
+    out = tmp_path / "new" / "data"
+    bad = tmp_path / "source" / "page.csv"
+    bad.write_text("<html>\n")
+    argv = ["--source", "file", "--path", str(bad), "--subset"]
+    assert main([*argv, "--out", str(out)]) == 1
+    assert "HTML page" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_fetch_keeps_existing_folder(tmp_path):
+    out = tmp_path / "data"
+    out.mkdir()
+    bad = tmp_path / "source" / "page.csv"
+    bad.write_text("<html>\n")
+    with pytest.raises(SchemaError):
+        fetch.fetch("file", path=bad, data_dir=out, subset=True)
+    assert out.is_dir()
+    _assert_no_cache(out)
+
+
+def test_cache_write_failure_named(flow_csv, tmp_path, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fetch, "_write_cache", full_disk)
+    out = tmp_path / "data"
+    with pytest.raises(FetchError) as caught:
+        fetch.fetch("file", path=flow_csv, data_dir=out, subset=True)
+    _assert_cannot_write(str(caught.value), out)
+    assert "No space left on device" in str(caught.value)
+    assert not out.exists()
+
+
 def test_status_option(flow_csv, tmp_path, capsys):
     out = tmp_path / "data"
     assert main(["--status", "--out", str(out)]) == 1
@@ -437,6 +612,71 @@ def test_invalid_options_exit_2(argv, capsys):
         main(argv)
     assert caught.value.code == 2
     assert "data_fetch.py" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--source", "kaggle", "--rows", "5"], "--rows applies only to --source twin"),
+        (
+            ["--source", "file", "--path", "x.csv", "--seed", "3", "--format", "csv"],
+            "--seed, --format apply only to --source twin",
+        ),
+    ],
+)
+def test_twin_options_named_as_options(argv, expected, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert expected in error
+    assert "load_dataset(rows=...)" not in error
+    assert "file_format" not in error
+
+
+@pytest.mark.skipif(not HAS_TWIN, reason="iotlab.twin is not available")
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ("10", "--rows=10 is too small"),
+        ("59", "so ask for 60 rows or more"),
+        ("1000000000", "--rows=1,000,000,000 is too large"),
+    ],
+)
+def test_twin_rows_out_of_range(rows, expected, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main(["--source", "twin", "--rows", rows])
+    assert caught.value.code == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.skipif(not HAS_TWIN, reason="iotlab.twin is not available")
+def test_twin_rows_api_checked_early(tmp_path):
+    from iotlab.twin import TwinError
+
+    with pytest.raises(TwinError, match="too large"):
+        fetch.fetch("twin", rows=10**9, data_dir=tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.skipif(not HAS_TWIN, reason="iotlab.twin is not available")
+def test_rows_help_states_twin_limits(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "from 60 to 6,157,055" in text
+    assert "at least 1" not in text
+
+
+def test_prog_name_in_usage_and_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"], prog="iotlab fetch")
+    assert capsys.readouterr().out.startswith("usage: iotlab fetch ")
+    argv = ["--source", "file", "--path", str(tmp_path / "absent.csv")]
+    assert main([*argv, "--out", str(tmp_path / "d")], prog="iotlab fetch") == 1
+    assert capsys.readouterr().err.startswith("iotlab fetch: error: ")
 
 
 def test_script_help_runs():
