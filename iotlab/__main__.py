@@ -7,6 +7,8 @@ Each command lives in its own module and parses its own options, so that
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import inspect
 import sys
 
 #: Command name -> (module that implements it, one-line help).
@@ -17,7 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "reproduce": (
         "iotlab.reproduce",
-        "run the paper's experiment (seven models) and write results",
+        "run the seven models of Reddy et al. 2025 and write results",
     ),
     "twin-report": (
         "iotlab.report",
@@ -35,12 +37,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _usage() -> str:
-    lines = ["usage: iotlab COMMAND [options]", "", "commands:"]
+    width = max(len(name) for name in COMMANDS)
+    lines = ["usage: iotlab COMMAND [options]", "       iotlab --version", ""]
+    lines.append("commands:")
     for name, (_, help_text) in COMMANDS.items():
-        lines.append(f"  {name:<14} {help_text}")
+        lines.append(f"  {name:<{width}}  {help_text}")
     lines.append("")
     lines.append("Run `iotlab COMMAND --help` for the options of one command.")
     return "\n".join(lines)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("iotlab")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,12 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in {"-h", "--help"}:
         print(_usage())
         return 0 if args else 2
+    if args[0] in {"-V", "--version"}:
+        print(f"iotlab {_version()}")
+        return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
         print(f"iotlab: unknown command {name!r}.\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    command = importlib.import_module(COMMANDS[name][0]).main
+    # A command that is also a script of its own (data_fetch.py) takes the
+    # program name, so that its usage and error lines read "iotlab fetch".
+    if "prog" in inspect.signature(command).parameters:
+        return int(command(rest, prog=f"iotlab {name}") or 0)
+    return int(command(rest) or 0)
 
 
 if __name__ == "__main__":

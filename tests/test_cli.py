@@ -1,4 +1,4 @@
-"""Tests of the output-folder checks that the command-line tools share."""
+"""Tests of the ``iotlab`` dispatcher and the output-folder checks it shares."""
 
 from __future__ import annotations
 
@@ -8,8 +8,48 @@ import re
 
 import pytest
 
+from iotlab import __main__ as cli
 from iotlab import _cli
 from iotlab._cli import OutputDirError, prepare_output_dir, remove_created_dirs
+
+
+def test_help_lists_commands_aligned(capsys):
+    assert cli.main(["--help"]) == 0
+    output = capsys.readouterr().out
+    help_columns = set()
+    for name, (_, help_text) in cli.COMMANDS.items():
+        row = next(line for line in output.splitlines() if help_text in line)
+        assert row.split()[0] == name
+        help_columns.add(row.index(help_text))
+    assert len(help_columns) == 1
+
+
+def test_version_option(capsys):
+    assert cli.main(["--version"]) == 0
+    output = capsys.readouterr().out.strip()
+    assert output.startswith("iotlab ")
+    assert output != "iotlab "
+
+
+def test_fetch_usage_names_iotlab_fetch(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["fetch", "--help"])
+    assert caught.value.code == 0
+    output = capsys.readouterr().out
+    assert output.startswith("usage: iotlab fetch ")
+    assert "data_fetch.py [" not in output
+
+
+def test_fetch_errors_name_iotlab_fetch(capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["fetch", "--source", "twin", "--rows", "10"])
+    assert caught.value.code == 2
+    assert "iotlab fetch: error: --rows=10 is too small" in capsys.readouterr().err
+
+
+def test_unknown_command_exits_2(capsys):
+    assert cli.main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------
