@@ -50,9 +50,11 @@ import numpy as np
 import pandas as pd
 
 from iotlab import schema
+from iotlab._cli import prepare_output_dir, remove_created_dirs
 from iotlab.evaluation import METRIC_NAMES, MODEL_NAMES
 from iotlab.features import MIN_CONV_FEATURES
 from iotlab.preprocessing import FEATURE_SETS
+from iotlab.twin import MIN_ROWS as MIN_SAMPLE_ROWS
 
 logger = logging.getLogger(__name__)
 
@@ -150,17 +152,28 @@ class Settings:
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "trees": self.trees,
-            "n_features": self.n_features,
         }
         for name, value in positive.items():
             if value < 1:
                 raise ReproduceError(
                     f"--{name.replace('_', '-')} must be >= 1, got {value}."
                 )
-        if self.sample is not None and self.sample < 20:
+        if self.n_features < MIN_CONV_FEATURES:
+            # Every model gets the same selected features, and the feature
+            # pipeline keeps at least MIN_CONV_FEATURES columns for all of them.
             raise ReproduceError(
-                f"--sample must be at least 20 rows so that classes can be split, "
-                f"got {self.sample}."
+                f"--n-features must be at least {MIN_CONV_FEATURES}, got "
+                f"{self.n_features}: the CNN and CNN-LSTM apply two Conv1D "
+                f"(kernel 3) + MaxPool(2) blocks, which need at least "
+                f"{MIN_CONV_FEATURES} input features, and all models use the same "
+                "selected features."
+            )
+        if self.sample is not None and self.sample < MIN_SAMPLE_ROWS:
+            raise ReproduceError(
+                f"--sample must be at least {MIN_SAMPLE_ROWS} rows, got "
+                f"{self.sample}: the smallest twin has 5 rows of each of the 12 "
+                "classes, and a sample of real rows needs a few rows per class "
+                "to split."
             )
         if not 0 <= self.threshold <= 1:
             raise ReproduceError(
@@ -332,8 +345,9 @@ def _add_data_options(group) -> None:
         "--sample",
         type=int,
         metavar="ROWS",
-        help="use a class-stratified sample of this many rows (default: all rows, "
-        f"or {ROWS_WITHOUT_DATA:,} when the twin is built)",
+        help=f"use a class-stratified sample of this many rows, at least "
+        f"{MIN_SAMPLE_ROWS}; with the twin, build a twin of this many rows "
+        f"(default: all rows, or {ROWS_WITHOUT_DATA:,} when the twin is built)",
     )
     group.add_argument(
         "--drop-duplicates",
@@ -449,8 +463,11 @@ def main(argv: list[str] | None = None) -> int:
     # Keras retraces its step functions for every new model and the last,
     # smaller batch; TensorFlow warns about it, but it is expected here.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    created: list[Path] = []
     try:
         settings = Settings.from_args(args)
+        # Check --out before hours of training, not when writing the results.
+        created = prepare_output_dir(settings.out, "choose another --out")
         stages = StageTimes()
         if settings.threads is not None:
             # Before TensorFlow starts its thread pools.
@@ -468,12 +485,19 @@ def main(argv: list[str] | None = None) -> int:
             written = write_outputs(experiment, settings.out)
         stages.write_csv(settings.out)
     except (ValueError, FileNotFoundError, IsADirectoryError) as error:
+        remove_created_dirs(created)
         print(f"iotlab reproduce: error: {error}", file=sys.stderr)
         return 2
+    except BaseException:
+        remove_created_dirs(created)
+        raise
     print()
     print(format_comparison(experiment))
     print()
-    print(f"Stage times: {stages.summary()}.")
+    print(
+        "Stage wall times (a model's stage includes building, fitting and "
+        f"predicting on the test rows): {stages.summary()}."
+    )
     print(
         f"Wrote {len(written) + 1} files to {settings.out} in "
         f"{time.perf_counter() - stages.started:.0f} s."
@@ -503,8 +527,14 @@ def load_flows_for(settings: Settings) -> tuple[pd.DataFrame, str, str]:
             detail += f"; a stratified sample of {len(df):,} rows"
         return df, source, detail
 
-    from iotlab.fetch import load_dataset
+    from iotlab.fetch import cache_status, load_dataset
+    from iotlab.twin import check_n_rows
 
+    builds_twin = settings.source == "twin" or (
+        settings.source == "auto" and not cache_status().present
+    )
+    if builds_twin and settings.sample is not None:
+        check_n_rows(settings.sample, name="--sample")
     # With rows=None, load_dataset returns all cached real rows or a twin of
     # ROWS_WITHOUT_DATA rows.
     df = load_dataset(source=settings.source, rows=settings.sample, seed=settings.seed)
@@ -512,8 +542,10 @@ def load_flows_for(settings: Settings) -> tuple[pd.DataFrame, str, str]:
     detail = df.attrs.get("source_detail") or f"{len(df):,} {source} rows"
     if source == "twin" and settings.source == "auto":
         detail += (
-            ". No cached real data was found, so this run uses the offline twin; "
-            "run `python data_fetch.py` to fetch the real file."
+            ". No cached real data was found, so this run uses the offline twin. "
+            "Fetch the real file with `python data_fetch.py --source kaggle` "
+            "(needs a Kaggle API token) or `python data_fetch.py --source file "
+            "--path ACI-IoT-2023.csv` (a local copy)."
         )
     return df, source, detail
 
@@ -747,7 +779,7 @@ def _run_deep_models(
 def _summary_line(position: int, total: int, run: ModelRun) -> str:
     metrics = run.metrics
     return (
-        f"[{position}/{total}] {run.name}: {run.fit_seconds:.1f} s, accuracy "
+        f"[{position}/{total}] {run.name}: fit {run.fit_seconds:.1f} s, accuracy "
         f"{metrics['accuracy']:.4f}, balanced accuracy {metrics['balanced_accuracy']:.4f}, "
         f"macro-F1 {metrics['f1_macro']:.4f}"
     )

@@ -75,6 +75,87 @@ def test_bad_options_exit_2(tmp_path, capsys):
     assert "XGBoost" in capsys.readouterr().err
 
 
+def _fail_if_loading(settings):
+    raise AssertionError("the data was loaded before --out was checked")
+
+
+def test_out_is_a_file_exits_before_loading(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(reproduce, "load_flows_for", _fail_if_loading)
+    blocker = tmp_path / "results"
+    blocker.write_text("x")
+    assert reproduce.main(["--quick", "--out", str(blocker)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert f"cannot write to {blocker}: it is a file, not a folder" in error
+    assert "choose another --out" in error
+    assert blocker.read_text() == "x"
+
+
+def test_out_not_writable_exits_2(tmp_path, monkeypatch, capsys):
+    import iotlab._cli
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(reproduce, "load_flows_for", _fail_if_loading)
+    monkeypatch.setattr(iotlab._cli.tempfile, "mkstemp", refuse)
+    out = tmp_path / "new" / "run"
+    assert reproduce.main(["--quick", "--out", str(out)]) == 2
+    assert "Permission denied; choose another --out" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_run_removes_new_out(tmp_path, capsys):
+    out = tmp_path / "new" / "run"
+    missing = tmp_path / "none.csv"
+    assert reproduce.main(["--data", str(missing), "--out", str(out)]) == 2
+    assert "none.csv" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_n_features_below_conv_minimum(tmp_path, capsys):
+    argv = ["--n-features", str(MIN_CONV_FEATURES - 1), "--out", str(tmp_path)]
+    assert reproduce.main(argv) == 2
+    error = capsys.readouterr().err
+    assert f"--n-features must be at least {MIN_CONV_FEATURES}" in error
+    assert "Conv1D" in error
+    assert settings_for("--n-features", "10").n_features == 10
+
+
+def test_sample_below_twin_minimum(tmp_path, capsys):
+    argv = ["--source", "twin", "--sample", "30", "--out", str(tmp_path)]
+    assert reproduce.main(argv) == 2
+    error = capsys.readouterr().err
+    assert "--sample must be at least 60 rows, got 30" in error
+    assert "n_rows" not in error
+
+
+def test_sample_above_twin_maximum(tmp_path, capsys):
+    argv = ["--source", "twin", "--sample", str(10**9), "--out", str(tmp_path)]
+    assert reproduce.main(argv) == 2
+    error = capsys.readouterr().err
+    assert "--sample=1,000,000,000 is too large" in error
+    assert "GB" in error
+
+
+def test_sample_help_states_minimum(capsys):
+    with pytest.raises(SystemExit):
+        reproduce.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "at least 60" in text
+
+
+def test_twin_fallback_names_fetch_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IOTLAB_DATA", raising=False)
+    settings = settings_for("--sample", "100")
+    _, source, detail = reproduce.load_flows_for(settings)
+    assert source == "twin"
+    assert "`python data_fetch.py --source kaggle`" in detail
+    assert "--source file --path ACI-IoT-2023.csv" in detail
+    assert "run `python data_fetch.py` to" not in detail
+
+
 def test_missing_data_file_exits_2(tmp_path, capsys):
     missing = tmp_path / "none.csv"
     assert reproduce.main(["--data", str(missing), "--out", str(tmp_path)]) == 2
@@ -87,7 +168,7 @@ def test_baselines_only_on_synthetic_flows(tmp_path):
     lines = []
     experiment = reproduce.run_experiment(flows, settings, progress=lines.append)
     assert experiment.n_train + experiment.n_test == len(flows)
-    assert lines[-1].startswith("[2/2] DT")
+    assert lines[-1].startswith("[2/2] DT: fit ")
     written = reproduce.write_outputs(experiment, tmp_path)
     assert Path("figures/confusion_dt.png") in written
     results = check_results(tmp_path, models=("LR", "DT"))
@@ -143,6 +224,7 @@ def test_reproduce_quick_on_twin(tmp_path, capsys):
     assert "offline twin" in output.splitlines()[0]
     assert "[7/7] CNN-LSTM" in output
     assert "Table 3" in output
+    assert "Stage wall times (a model's stage includes building, fitting" in output
     results = check_results(tmp_path)
     assert results["data_source"].eq("twin").all()
     assert (results["n_train"] + results["n_test"]).eq(1000).all()
