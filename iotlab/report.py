@@ -34,6 +34,8 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from iotlab import schema
+from iotlab._cli import OutputDirError, prepare_output_dir, remove_created_dirs
+from iotlab._errors import SchemaError
 from iotlab.calibration.derive import (
     MAIN_FEATURES,
     CalibrationError,
@@ -41,7 +43,7 @@ from iotlab.calibration.derive import (
     read_real_rows,
     stratified_halves,
 )
-from iotlab.twin import make_twin
+from iotlab.twin import MAX_ROWS, MIN_ROWS, TwinError, check_n_rows, make_twin
 
 logger = logging.getLogger(__name__)
 
@@ -398,8 +400,8 @@ def _markdown(results: dict, table: pd.DataFrame, real_path: Path) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command line of ``iotlab twin-report``; returns the exit code."""
+def build_parser() -> argparse.ArgumentParser:
+    """Build the option parser of ``iotlab twin-report``."""
     parser = argparse.ArgumentParser(
         prog="iotlab twin-report",
         description="Measure how closely the offline twin matches real rows.",
@@ -407,31 +409,68 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--real",
         type=Path,
-        help=f"real rows in the published CSV layout (default: {CALIBRATION_NAME} "
-        "in $IOTLAB_SHARED_DATA or ../shared/data)",
+        metavar="PATH",
+        help="real rows in the published CSV layout (default: the real "
+        f"calibration rows, {CALIBRATION_NAME}, if found; set "
+        "IOTLAB_SHARED_DATA to the folder that contains them)",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("twin-report"), help="output folder"
+        "--out",
+        type=Path,
+        metavar="DIR",
+        default=Path("twin-report"),
+        help="output folder for twin-report.md and the PNG figures, created if "
+        "needed (default: twin-report)",
     )
     parser.add_argument(
-        "--rows", type=int, default=50_000, help="rows per twin (default 50000)"
+        "--rows",
+        type=int,
+        default=50_000,
+        help=f"rows per twin, from {MIN_ROWS} to {MAX_ROWS:,} (default: 50,000)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``iotlab twin-report`` with ``argv`` and return the exit code.
+
+    Exit codes: 0 when the report was written, 2 for invalid options, unusable
+    real rows or an output folder that cannot be written (the message
+    explains why).
+    """
+    parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        check_n_rows(args.rows, name="--rows")
+    except TwinError as error:
+        parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     real_path = args.real or default_real_path()
     if real_path is None:
         print(
-            f"error: no real rows given and {CALIBRATION_NAME} not found in "
-            "$IOTLAB_SHARED_DATA or ../shared/data; pass --real PATH with a CSV "
-            "in the published ACI-IoT-2023 layout.",
+            f"{parser.prog}: error: no real rows given and {CALIBRATION_NAME} was not found; "
+            "pass --real PATH with a CSV in the published ACI-IoT-2023 layout, "
+            "or set IOTLAB_SHARED_DATA to the folder that contains "
+            f"{CALIBRATION_NAME}.",
             file=sys.stderr,
         )
         return 2
+    if not real_path.is_file():
+        what = "is a folder" if real_path.is_dir() else "does not exist"
+        print(
+            f"{parser.prog}: error: --real {real_path} {what}; pass a CSV file in the published "
+            "ACI-IoT-2023 layout.",
+            file=sys.stderr,
+        )
+        return 2
+    created: list[Path] = []
     try:
+        created = prepare_output_dir(args.out, "choose another --out")
         results = build_report(real_path, args.out, args.rows, args.seed)
-    except CalibrationError as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (CalibrationError, SchemaError, TwinError, OutputDirError) as error:
+        remove_created_dirs(created)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     forward = results["twin_to_real"]
     disc = results["discriminator"]

@@ -420,6 +420,71 @@ def test_report_without_real_rows_fails_clearly(tmp_path, monkeypatch, capsys):
     assert "--real PATH" in capsys.readouterr().err
 
 
+def test_report_rows_below_minimum_exit_2(tmp_path, capsys):
+    from iotlab import report
+
+    with pytest.raises(SystemExit) as caught:
+        report.main(["--rows", "10", "--out", str(tmp_path / "out")])
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert "--rows=10 is too small" in error
+    assert "60 rows or more" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_rows_above_maximum_exit_2(tmp_path, capsys):
+    from iotlab import report
+
+    with pytest.raises(SystemExit) as caught:
+        report.main(["--rows", str(10**9), "--out", str(tmp_path / "out")])
+    assert caught.value.code == 2
+    assert "is too large" in capsys.readouterr().err
+
+
+def test_report_image_as_real_rows_exit_2(tmp_path, capsys):
+    from iotlab import report
+
+    image = tmp_path / "image.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    out = tmp_path / "out"
+    assert report.main(["--real", str(image), "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("iotlab twin-report: error: ")
+    assert "this is a PNG image, not a CSV file" in error
+    assert "Traceback" not in error
+    assert not out.exists()
+
+
+def test_report_real_path_is_a_folder(tmp_path, capsys):
+    from iotlab import report
+
+    assert report.main(["--real", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert f"--real {tmp_path} is a folder" in capsys.readouterr().err
+
+
+def test_report_out_is_a_file_exit_2(tmp_path, capsys):
+    from iotlab import report
+
+    real = tmp_path / "real.csv"
+    real.write_text("a,b\n1,2\n")
+    blocker = tmp_path / "out"
+    blocker.write_text("x")
+    assert report.main(["--real", str(real), "--out", str(blocker)]) == 2
+    assert "cannot write to" in capsys.readouterr().err
+
+
+def test_report_help_states_defaults(capsys):
+    from iotlab import report
+
+    with pytest.raises(SystemExit):
+        report.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: twin-report)" in text
+    assert "IOTLAB_SHARED_DATA" in text
+    assert "../shared" not in text
+    assert "from 60 to 6,157,055" in text
+
+
 @pytest.mark.slow
 def test_report_writes_markdown_and_figures(tmp_path, monkeypatch):
     _need_real_rows()
