@@ -648,7 +648,10 @@ def test_release_and_collect_through_exchange(tmp_path):
     for name in LESSONS:
         committed = lesson_notebook(ROOT, name, LESSONS_DIRECTORY).read_bytes()
         generated = lesson_notebook(course, name, LESSONS_DIRECTORY).read_bytes()
-        assert generated == committed, f"generate_assignment changed {name}"
+        assert generated == committed, (
+            f"generate_assignment made a different lessons/{name} from "
+            f"solutions/{name}: run `iotlab build-lessons` and commit lessons/"
+        )
     listing = _run([*NBGRADER, "db", "assignment", "list"], course, environment)
     assert f"There are {len(ALL_LESSONS)} assignments" in listing.output, (
         listing.explain()
