@@ -176,14 +176,30 @@ class FetchResult:
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Return the data folder: ``data_dir``, else ``$IOTLAB_DATA``, else ``data``.
 
-    A relative folder is relative to the current working directory.
+    A relative folder is relative to the current working directory. The
+    default ``data`` folder belongs to the course root (the folder with
+    ``nbgrader_config.py`` and ``solutions/``) when the working directory lies
+    inside a course, so that a notebook running in ``lessons/NN_name/`` finds
+    the cache that ``data_fetch.py`` wrote at the top of the repository.
     """
     if data_dir is not None:
         return Path(data_dir).expanduser()
     from_environment = os.environ.get(DATA_DIR_VARIABLE)
     if from_environment:
         return Path(from_environment).expanduser()
+    course_root = _find_course_root(Path.cwd())
+    if course_root is not None:
+        return course_root / DEFAULT_DATA_DIR
     return Path(DEFAULT_DATA_DIR)
+
+
+def _find_course_root(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / "nbgrader_config.py").is_file() and (
+            folder / "solutions"
+        ).is_dir():
+            return folder
+    return None
 
 
 def cache_status(data_dir: str | os.PathLike | None = None) -> CacheStatus:

@@ -826,3 +826,20 @@ def test_load_dataset_twin_without_cache(tmp_path):
     assert loaded.attrs["source"] == "twin"
     assert len(loaded) == 200
     assert "twin" in loaded.attrs["source_detail"]
+
+
+def test_default_data_dir_is_course_root(tmp_path, monkeypatch):
+    course = tmp_path / "course"
+    lesson_folder = course / "lessons" / "00_setup"
+    lesson_folder.mkdir(parents=True)
+    (course / "solutions").mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\n")
+    monkeypatch.delenv("IOTLAB_DATA", raising=False)
+    monkeypatch.chdir(lesson_folder)
+    assert fetch.resolve_data_dir() == course / "data"
+
+
+def test_default_data_dir_outside_course(tmp_path, monkeypatch):
+    monkeypatch.delenv("IOTLAB_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert fetch.resolve_data_dir() == Path("data")
