@@ -29,10 +29,11 @@ c.Execute.kernel_name = "python3"
 # Per-cell time limit in seconds while nbgrader validates or autogrades.
 # nbgrader's own default is 30 s. Under NBGRADER_EXECUTION the lessons shrink
 # their data and training. On two CPU cores shared with other jobs, the
-# slowest cell of lessons 00-09 took 28 s in `python
-# benchmarks/autograde_times.py` (load average 4-5) and 66 s in
-# tests/test_nbgrader_workflow.py (load average 5-7), both lesson 07's `fit`.
-# That test fails when a cell of a solved lesson takes over half this limit.
+# slowest cell of lessons 00-09, lesson 07's `fit`, took 15 s in `python
+# benchmarks/autograde_times.py` (load average 2.4-3.1). An earlier version
+# of that cell, which trained its networks on more rows, took 66 s in
+# tests/test_nbgrader_workflow.py at load average 5-7. That test fails when a
+# cell of a solved lesson takes over half this limit.
 c.ExecutePreprocessor.timeout = 300
 c.Execute.timeout = 300
 
