@@ -286,7 +286,7 @@ def bench_preprocess(runner: Runner, parquet_path: Path, repeat: int):
 def bench_train(
     runner: Runner,
     batch_sizes: list[int],
-    samples: int,
+    steps_per_batch_size: list[int],
     n_features: int,
     repeat: int,
     peak_gflops: float,
@@ -295,8 +295,7 @@ def bench_train(
     """Measure CNN-LSTM training samples/s through tf.data and NumPy input."""
     runs: dict[tuple[int, str], list[dict]] = {}
     for _ in range(repeat):
-        for batch_size in batch_sizes:
-            steps = max(samples // batch_size, 1)
+        for batch_size, steps in zip(batch_sizes, steps_per_batch_size, strict=True):
             for input_kind in ("tf.data", "numpy"):
                 runs.setdefault((batch_size, input_kind), []).append(
                     runner.measure(
@@ -729,10 +728,11 @@ def _add_size_options(group) -> None:
         help="training batch sizes of the train stage",
     )
     group.add_argument(
-        "--train-samples",
+        "--train-steps",
         type=int,
-        default=32_768,
-        help="samples per timed training epoch; steps = samples // batch size",
+        nargs="+",
+        default=[1024, 128],
+        help="timed training steps at each of --batch-sizes, in the same order",
     )
     group.add_argument(
         "--n-features",
@@ -779,9 +779,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the selected stages, print the tables and write the results."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name in ("rows", "repeat", "repeat_expensive", "threads", "train_samples"):
+    for name in ("rows", "repeat", "repeat_expensive", "threads"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1.")
+    if len(args.train_steps) != len(args.batch_sizes):
+        parser.error(
+            f"--train-steps has {len(args.train_steps)} values but --batch-sizes has "
+            f"{len(args.batch_sizes)}; give one step count per batch size."
+        )
+    if min(args.train_steps + args.batch_sizes) < 1:
+        parser.error("--train-steps and --batch-sizes must be at least 1.")
     stages = STAGES if "all" in args.stage else tuple(args.stage)
     started = time.perf_counter()
     runner = Runner(args.threads)
@@ -810,7 +817,7 @@ def main(argv: list[str] | None = None) -> int:
                 section = bench_train(
                     runner,
                     args.batch_sizes,
-                    args.train_samples,
+                    args.train_steps,
                     args.n_features,
                     args.repeat,
                     peak.gflops,

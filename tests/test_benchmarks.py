@@ -135,8 +135,9 @@ def test_train_stage(tmp_path, data_dir):
         "--batch-sizes",
         "32",
         "64",
-        "--train-samples",
-        "256",
+        "--train-steps",
+        "8",
+        "4",
     )
     (train,) = report["sections"]
     assert set(train["runs"]) == {"32 tf.data", "32 numpy", "64 tf.data", "64 numpy"}
