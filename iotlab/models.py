@@ -387,7 +387,12 @@ def make_dataset(
         lambda rows: tuple(tf.gather(column, rows) for column in columns),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # Keras' pipeline for NumPy input turns tf.data's default graph
+    # optimizations off as well. Without them this pipeline trained as fast
+    # or slightly faster (CNN-LSTM, batch 1024, 2 CPU cores).
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def _index_batches(
