@@ -176,11 +176,10 @@ class FetchResult:
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """Return the data folder: ``data_dir``, else ``$IOTLAB_DATA``, else ``data``.
 
-    A relative folder is relative to the current working directory. The
-    default ``data`` folder belongs to the course root (the folder with
-    ``nbgrader_config.py`` and ``solutions/``) when the working directory lies
-    inside a course, so that a notebook running in ``lessons/NN_name/`` finds
-    the cache that ``data_fetch.py`` wrote at the top of the repository.
+    A relative folder is relative to the current working directory. Inside a
+    course (a folder with ``nbgrader_config.py`` and ``solutions/``), the
+    default is the course root's ``data`` folder. A notebook running in
+    ``lessons/NN_name/`` then finds the cache that ``data_fetch.py`` wrote.
     """
     if data_dir is not None:
         return Path(data_dir).expanduser()
