@@ -22,6 +22,7 @@ from iotlab.schema import (
     CAPTURE_START,
     COLUMN_NAMES,
     COLUMNS,
+    FALLBACK_DTYPES,
     TIMESTAMP,
 )
 
@@ -67,6 +68,8 @@ def frame_from_arrow(
             converted[name] = _convert_category(chunked, expected, where)
         elif expected == "string":
             converted[name] = _convert_text(chunked)
+        elif expected == "category":
+            converted[name] = text_categorical(chunked)
         else:
             converted[name] = _convert_numeric(chunked, np.dtype(expected), where)
         del chunked
@@ -100,6 +103,27 @@ def _convert_text(chunked: pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
     return pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(chunked))
 
 
+def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
+    """Return text as a categorical with trimmed, sorted string categories.
+
+    Both the loader and the offline twin build ``Src IP`` and ``Dst IP`` with
+    this function, so that equal addresses give equal categories and codes.
+    Missing values stay missing.
+    """
+    if isinstance(text, pa.Array):
+        text = pa.chunked_array([text])
+    raw = _as_categorical(text)
+    trimmed = pd.Index(raw.categories.astype(str)).str.strip().to_numpy(dtype=object)
+    uniques = np.unique(trimmed)
+    # searchsorted rather than Index.get_indexer, whose hash table would stay
+    # attached to the categories and double their memory.
+    targets = np.searchsorted(uniques, trimmed)
+    categories = pd.Index(uniques, dtype="str")
+    codes = np.asarray(raw.codes)
+    new_codes = np.where(codes >= 0, targets[codes], -1)
+    return pd.Categorical.from_codes(new_codes, categories=categories)
+
+
 def _convert_numeric(
     chunked: pa.ChunkedArray, target: np.dtype, where: Locator
 ) -> np.ndarray:
@@ -122,9 +146,45 @@ def _convert_numeric(
         values = chunked.to_numpy()
     else:
         raise where.error(f"must be numeric but has the Arrow type {arrow_type}.")
+    if target.kind != "f" and where.column in FALLBACK_DTYPES:
+        target = _fallback_if_needed(values, target, where)
     if target.kind == "f":
         return values.astype(target, copy=False)
     return _to_integers(values, target, where)
+
+
+def _fallback_if_needed(
+    values: np.ndarray, target: np.dtype, where: Locator
+) -> np.dtype:
+    """Return the column's fallback dtype when ``values`` overflow ``target``.
+
+    Only values that the fallback holds exactly trigger it: whole numbers
+    beyond ``target``'s range, and fractions where the fallback is a float.
+    Anything else (an empty cell, a fraction in an integer column) is left
+    for ``_to_integers`` to report.
+    """
+    fallback = np.dtype(FALLBACK_DTYPES[where.column])
+    info = np.iinfo(target)
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(values) if values.dtype.kind == "f" else True
+        outside = finite & ((values < info.min) | (values > info.max))
+        if fallback.kind == "f" and values.dtype.kind == "f":
+            outside |= finite & (np.floor(values) != values)
+    positions = np.flatnonzero(outside)
+    if positions.size == 0:
+        return target
+    logger.warning(
+        "%s: column %r holds %s on %s (%s in all), which %s cannot hold "
+        "exactly; it is loaded as %s instead.",
+        where.source,
+        where.column,
+        _show_number(values[positions[0]]),
+        where.at(int(positions[0])),
+        plural(positions.size, "such value"),
+        target,
+        fallback,
+    )
+    return fallback
 
 
 def _strings_to_float(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:

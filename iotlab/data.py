@@ -59,6 +59,7 @@ from iotlab.schema import (
     CONNECTION_TYPES,
     CONSTANT_COLUMNS,
     CSV_NAME,
+    FALLBACK_DTYPES,
     FULL_CLASS_COUNTS,
     FULL_ROWS,
     GET_DATA_HINT,
@@ -71,6 +72,7 @@ from iotlab.schema import (
     TEXT_COLUMNS,
     TIME_COLUMNS,
     TIMESTAMP,
+    dtype_matches,
 )
 
 __all__ = [
@@ -84,6 +86,7 @@ __all__ = [
     "CONNECTION_TYPE_DTYPE",
     "CONSTANT_COLUMNS",
     "CSV_NAME",
+    "FALLBACK_DTYPES",
     "FULL_CLASS_COUNTS",
     "FULL_ROWS",
     "GET_DATA_HINT",
@@ -131,6 +134,7 @@ WHOLE_FLOAT_COLUMNS: tuple[str, ...] = (
     "Bwd IAT Min",
     "Packet Length Min",
     "Packet Length Max",
+    "Down/Up Ratio",
     "Active Max",
     "Active Min",
     "Idle Max",
@@ -282,7 +286,7 @@ def validate_frame(df: pd.DataFrame, source: str = "frame") -> pd.DataFrame:
     wrong = [
         f"{name!r} is {df[name].dtype} (expected {expected})"
         for name, expected in COLUMNS.items()
-        if not _dtype_matches(df[name].dtype, expected)
+        if not dtype_matches(name, df[name].dtype)
     ]
     if wrong:
         raise schema_error(
@@ -647,13 +651,6 @@ def _describe_unknown_column(name: str, missing: list[str]) -> str:
     return repr(name)
 
 
-def _dtype_matches(actual: object, expected: object) -> bool:
-    try:
-        return actual == pd.api.types.pandas_dtype(expected)
-    except TypeError:
-        return False
-
-
 # --------------------------------------------------------------------------
 # Reading CSV and Parquet into Arrow
 # --------------------------------------------------------------------------
@@ -705,7 +702,7 @@ def _read_header(path: Path, kind: str, source: str) -> list[str]:
 
 def _arrow_read_type(name: str) -> pa.DataType:
     expected = COLUMNS[name]
-    if name in (TIMESTAMP, LABEL, CONNECTION_TYPE):
+    if name in (TIMESTAMP, LABEL, CONNECTION_TYPE) or expected == "category":
         # Few distinct values: parse or map each distinct string once.
         return pa.dictionary(pa.int32(), pa.string())
     if expected == "string":
@@ -843,7 +840,7 @@ def _render_column(name: str, series: pd.Series) -> pa.Array:
     expected = COLUMNS[name]
     if name == TIMESTAMP:
         return format_published_timestamps(series.to_numpy())
-    if isinstance(expected, pd.CategoricalDtype) or expected == "string":
+    if isinstance(expected, pd.CategoricalDtype) or expected in ("string", "category"):
         text = pa.array(series, from_pandas=True)
         if isinstance(text, pa.ChunkedArray):
             text = text.combine_chunks()

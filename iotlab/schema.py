@@ -4,13 +4,24 @@ Every other module takes column names, dtypes, labels and column groups from
 here, so that the loader, the offline twin and the preprocessing steps agree
 on one definition.
 
-The canonical dtypes follow the notation of the published CSV. Columns that
-the file writes without a decimal point are integers. Columns that
-CICFlowMeter computes as a maximum, minimum or sum of integer packet lengths
-or microsecond times are integers too, because their values are whole numbers
-written as ``1933.0``. Every other numeric column is ``float64``. Text columns are pandas
-``string`` (identifiers), ``datetime64[s]`` (``Timestamp``) or a categorical
-with a fixed set of categories (``Label``, ``Connection Type``).
+The canonical dtypes follow the notation of the published CSV and keep every
+value exactly as the file writes it, in as little memory as that allows.
+Columns that the file writes without a decimal point are integers. Columns
+that CICFlowMeter computes as a maximum, minimum, sum or integer ratio of
+packet counts, packet lengths or microsecond times are integers too, because
+their values are whole numbers written as ``1933.0``. Integers are ``int32``
+(``uint16`` for ports, ``uint8`` for ``Protocol``), which holds any flow of
+CICFlowMeter's default two-minute timeout; only ``Idle Max`` and ``Idle Min``,
+which hold capture times in epoch microseconds, need ``int64``. A file whose
+values do not fit an ``int32`` column is still read: the loader falls back to
+the column's dtype in ``FALLBACK_DTYPES`` and logs a warning. Every other
+numeric column is ``float64``; ``float32`` would round the published values.
+
+Text columns are pandas ``string`` (``Flow ID``, nearly unique per row),
+``category`` (``Src IP`` and ``Dst IP``, whose few distinct hosts repeat over
+many rows; the categories are the sorted addresses), ``datetime64[s]``
+(``Timestamp``) or a categorical with a fixed set of categories (``Label``,
+``Connection Type``).
 """
 
 from __future__ import annotations
@@ -65,6 +76,7 @@ _I32 = "int32"
 _I64 = "int64"
 _F64 = "float64"
 _STR = "string"
+_CAT = "category"
 _TIME = "datetime64[s]"
 
 #: The 85 columns in file order with their canonical dtypes. The header's
@@ -72,17 +84,17 @@ _TIME = "datetime64[s]"
 #: ``FWD Init Win Bytes``) is the published one and is kept as is.
 COLUMNS: dict[str, object] = {
     "Flow ID": _STR,
-    "Src IP": _STR,
+    "Src IP": _CAT,
     "Src Port": _U16,
-    "Dst IP": _STR,
+    "Dst IP": _CAT,
     "Dst Port": _U16,
     "Protocol": _U8,
     "Timestamp": _TIME,
-    "Flow Duration": _I64,
+    "Flow Duration": _I32,
     "Total Fwd Packet": _I32,
     "Total Bwd packets": _I32,
-    "Total Length of Fwd Packet": _I64,
-    "Total Length of Bwd Packet": _I64,
+    "Total Length of Fwd Packet": _I32,
+    "Total Length of Bwd Packet": _I32,
     "Fwd Packet Length Max": _I32,
     "Fwd Packet Length Min": _I32,
     "Fwd Packet Length Mean": _F64,
@@ -95,24 +107,24 @@ COLUMNS: dict[str, object] = {
     "Flow Packets/s": _F64,
     "Flow IAT Mean": _F64,
     "Flow IAT Std": _F64,
-    "Flow IAT Max": _I64,
-    "Flow IAT Min": _I64,
-    "Fwd IAT Total": _I64,
+    "Flow IAT Max": _I32,
+    "Flow IAT Min": _I32,
+    "Fwd IAT Total": _I32,
     "Fwd IAT Mean": _F64,
     "Fwd IAT Std": _F64,
-    "Fwd IAT Max": _I64,
-    "Fwd IAT Min": _I64,
-    "Bwd IAT Total": _I64,
+    "Fwd IAT Max": _I32,
+    "Fwd IAT Min": _I32,
+    "Bwd IAT Total": _I32,
     "Bwd IAT Mean": _F64,
     "Bwd IAT Std": _F64,
-    "Bwd IAT Max": _I64,
-    "Bwd IAT Min": _I64,
+    "Bwd IAT Max": _I32,
+    "Bwd IAT Min": _I32,
     "Fwd PSH Flags": _I32,
     "Bwd PSH Flags": _I32,
     "Fwd URG Flags": _I32,
     "Bwd URG Flags": _I32,
-    "Fwd Header Length": _I64,
-    "Bwd Header Length": _I64,
+    "Fwd Header Length": _I32,
+    "Bwd Header Length": _I32,
     "Fwd Packets/s": _F64,
     "Bwd Packets/s": _F64,
     "Packet Length Min": _I32,
@@ -128,28 +140,28 @@ COLUMNS: dict[str, object] = {
     "URG Flag Count": _I32,
     "CWR Flag Count": _I32,
     "ECE Flag Count": _I32,
-    "Down/Up Ratio": _F64,
+    "Down/Up Ratio": _I32,
     "Average Packet Size": _F64,
     "Fwd Segment Size Avg": _F64,
     "Bwd Segment Size Avg": _F64,
-    "Fwd Bytes/Bulk Avg": _I64,
+    "Fwd Bytes/Bulk Avg": _I32,
     "Fwd Packet/Bulk Avg": _I32,
-    "Fwd Bulk Rate Avg": _I64,
-    "Bwd Bytes/Bulk Avg": _I64,
+    "Fwd Bulk Rate Avg": _I32,
+    "Bwd Bytes/Bulk Avg": _I32,
     "Bwd Packet/Bulk Avg": _I32,
-    "Bwd Bulk Rate Avg": _I64,
+    "Bwd Bulk Rate Avg": _I32,
     "Subflow Fwd Packets": _I32,
-    "Subflow Fwd Bytes": _I64,
+    "Subflow Fwd Bytes": _I32,
     "Subflow Bwd Packets": _I32,
-    "Subflow Bwd Bytes": _I64,
+    "Subflow Bwd Bytes": _I32,
     "FWD Init Win Bytes": _I32,
     "Bwd Init Win Bytes": _I32,
     "Fwd Act Data Pkts": _I32,
     "Fwd Seg Size Min": _I32,
     "Active Mean": _F64,
     "Active Std": _F64,
-    "Active Max": _I64,
-    "Active Min": _I64,
+    "Active Max": _I32,
+    "Active Min": _I32,
     "Idle Mean": _F64,
     "Idle Std": _F64,
     "Idle Max": _I64,
@@ -159,6 +171,47 @@ COLUMNS: dict[str, object] = {
 }
 
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
+
+#: Dtype a column falls back to when a file holds values that its canonical
+#: dtype cannot: an ``int32`` column with a value beyond 2**31 - 1 becomes
+#: ``int64``, and ``Down/Up Ratio`` with a fraction becomes ``float64``.
+#: ``load_flows`` logs a warning when it falls back, and ``validate_frame``
+#: accepts either dtype.
+FALLBACK_DTYPES: dict[str, str] = {
+    name: _I64 for name, dtype in COLUMNS.items() if dtype == _I32
+}
+FALLBACK_DTYPES["Down/Up Ratio"] = _F64
+
+
+def dtype_matches(name: str, dtype: object) -> bool:
+    """Say whether ``dtype`` is an accepted dtype for column ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A column of ``COLUMNS``.
+    dtype : object
+        A dtype, for example ``frame[name].dtype``.
+
+    Returns
+    -------
+    bool
+        True for the canonical dtype, for the column's entry in
+        ``FALLBACK_DTYPES``, and, for ``category`` columns, for any
+        categorical whose categories are strings.
+    """
+    expected = COLUMNS[name]
+    if expected == _CAT:
+        return isinstance(dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+            dtype.categories.dtype
+        )
+    accepted = [expected, FALLBACK_DTYPES.get(name, expected)]
+    try:
+        return any(dtype == pd.api.types.pandas_dtype(each) for each in accepted)
+    except TypeError:
+        return False
+
+
 LABEL: str = "Label"
 CONNECTION_TYPE: str = "Connection Type"
 TIMESTAMP: str = "Timestamp"

@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from scipy.special import ndtr
 
 from . import _flowstats, schema
+from ._columns import text_categorical
 from ._twin_profiles import ACK, FIN, HOST_POOLS, MODES, PSH, RST
 
 logger = logging.getLogger(__name__)
@@ -907,8 +908,8 @@ def _assemble(flows, columns, rng):
     proto = pc.take(_PORTS, pa.array(flows["proto"]))
     flow_id = pc.binary_join_element_wise(src, dst, sport, dport, proto, "-")
     data["Flow ID"] = pd.array(flow_id, dtype="string")
-    data["Src IP"] = pd.array(src, dtype="string")
-    data["Dst IP"] = pd.array(dst, dtype="string")
+    data["Src IP"] = text_categorical(src)
+    data["Dst IP"] = text_categorical(dst)
     data["Src Port"] = flows["sport"]
     data["Dst Port"] = flows["dport"]
     data["Label"] = pd.Categorical.from_codes(flows["label"], dtype=schema.LABEL_DTYPE)
@@ -922,9 +923,23 @@ def _assemble(flows, columns, rng):
         if isinstance(values, np.ndarray):
             values = values[order]
             if dtype != "datetime64[s]":
-                values = values.astype(dtype)
+                values = _narrow(values, dtype, name)
             out[name] = values
         else:
             out[name] = values.take(order)
     frame = pd.DataFrame(out, copy=False)
     return frame.astype(schema.COLUMNS)
+
+
+def _narrow(values: np.ndarray, dtype: str, name: str) -> np.ndarray:
+    """Cast to the canonical dtype, refusing integers that it would wrap."""
+    target = np.dtype(dtype)
+    if target.kind in "iu" and values.size:
+        info = np.iinfo(target)
+        low, high = values.min(), values.max()
+        if low < info.min or high > info.max:
+            raise RuntimeError(
+                f"the twin drew {name!r} values from {low} to {high}, outside "
+                f"{target}; the calibration or a class profile is wrong."
+            )
+    return values.astype(target)

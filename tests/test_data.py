@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import logging
 import zipfile
 
 import numpy as np
@@ -59,8 +60,9 @@ def test_round_trip_plain_csv(tmp_path, frame):
     path = write_published_csv(frame, tmp_path / "flows.csv")
     loaded = load_flows(path)
     assert list(loaded.columns) == list(schema.COLUMN_NAMES)
-    for name, dtype in schema.COLUMNS.items():
-        assert loaded[name].dtype == pd.api.types.pandas_dtype(dtype), name
+    for name in schema.COLUMN_NAMES:
+        assert schema.dtype_matches(name, loaded[name].dtype), name
+        assert loaded[name].dtype == frame[name].dtype, name
     assert isinstance(loaded.index, pd.RangeIndex)
     pd.testing.assert_frame_equal(loaded, frame)
 
@@ -141,8 +143,52 @@ def test_whole_floats_in_integer_columns(tmp_path):
     row = text_row(Total_Length_of_Fwd_Packet="1933.0", Idle_Max="1.70E+15")
     loaded = load_flows(write_text(tmp_path / "floats.csv", csv_text([row])))
     assert loaded["Total Length of Fwd Packet"][0] == 1933
-    assert loaded["Total Length of Fwd Packet"].dtype == np.int64
+    assert loaded["Total Length of Fwd Packet"].dtype == np.int32
     assert loaded["Idle Max"][0] == 1_700_000_000_000_000
+    assert loaded["Idle Max"].dtype == np.int64
+
+
+def test_values_beyond_int32_fall_back_to_int64(tmp_path, caplog):
+    rows = [text_row(), text_row(Flow_Duration="3000000000", Bwd_Bulk_Rate_Avg="9.1e9")]
+    with caplog.at_level(logging.WARNING, logger="iotlab.data"):
+        loaded = load_flows(write_text(tmp_path / "long.csv", csv_text(rows)))
+    assert loaded["Flow Duration"].dtype == np.int64
+    assert loaded["Flow Duration"].tolist() == [2, 3_000_000_000]
+    assert loaded["Bwd Bulk Rate Avg"].tolist() == [2, 9_100_000_000]
+    assert loaded["Total Fwd Packet"].dtype == np.int32
+    assert "'Flow Duration' holds 3000000000 on line 3" in caplog.text
+    assert "loaded as int64" in caplog.text
+    validate_frame(loaded, source="long flows")
+
+
+def test_fractional_down_up_ratio_falls_back_to_float(tmp_path, caplog):
+    rows = [text_row(Down_Up_Ratio="0.5")]
+    with caplog.at_level(logging.WARNING, logger="iotlab.data"):
+        loaded = load_flows(write_text(tmp_path / "ratio.csv", csv_text(rows)))
+    assert loaded["Down/Up Ratio"].dtype == np.float64
+    assert loaded["Down/Up Ratio"][0] == 0.5
+    assert "'Down/Up Ratio' holds 0.5" in caplog.text
+    validate_frame(loaded, source="ratio")
+
+
+def test_fraction_in_other_integer_column_is_still_an_error(tmp_path):
+    rows = [text_row(Flow_Duration="2.5")]
+    message = _load_error(write_text(tmp_path / "half.csv", csv_text(rows)))
+    assert "column 'Flow Duration' (int32) must hold whole numbers" in message
+
+
+def test_ips_are_categories_of_trimmed_sorted_addresses(tmp_path):
+    rows = [
+        text_row(Src_IP="192.168.1.9 "),
+        text_row(Src_IP=" 192.168.1.10"),
+        text_row(Src_IP="192.168.1.9"),
+    ]
+    loaded = load_flows(write_text(tmp_path / "ips.csv", csv_text(rows)))
+    ips = loaded["Src IP"]
+    assert isinstance(ips.dtype, pd.CategoricalDtype)
+    assert ips.cat.categories.tolist() == ["192.168.1.10", "192.168.1.9"]
+    assert ips.tolist() == ["192.168.1.9", "192.168.1.10", "192.168.1.9"]
+    assert (ips == "192.168.1.9").sum() == 2
 
 
 def test_large_integer_exact(tmp_path):
@@ -318,7 +364,7 @@ def test_negative_port(tmp_path):
 def test_empty_integer_cell(tmp_path):
     rows = [text_row(Flow_Duration="")]
     message = _load_error(write_text(tmp_path / "hole.csv", csv_text(rows)))
-    assert "column 'Flow Duration' (int64) has empty or NaN cells" in message
+    assert "column 'Flow Duration' (int32) has empty or NaN cells" in message
 
 
 def test_inf_in_integer_column(tmp_path):
