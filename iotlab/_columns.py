@@ -115,8 +115,8 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     raw = _as_categorical(text)
     trimmed = pd.Index(raw.categories.astype(str)).str.strip().to_numpy(dtype=object)
     uniques = np.unique(trimmed)
-    # searchsorted rather than Index.get_indexer, whose hash table would stay
-    # attached to the categories and double their memory.
+    # searchsorted rather than Index.get_indexer, because the hash table that
+    # get_indexer builds stays attached to the categories and doubles their memory.
     targets = np.searchsorted(uniques, trimmed)
     categories = pd.Index(uniques, dtype="str")
     codes = np.asarray(raw.codes)
@@ -158,7 +158,7 @@ def _fallback_if_needed(
 ) -> np.dtype:
     """Return the column's fallback dtype when ``values`` overflow ``target``.
 
-    Only values that the fallback holds exactly trigger it: whole numbers
+    Only values that the fallback stores exactly trigger it: whole numbers
     beyond ``target``'s range, and fractions where the fallback is a float.
     Anything else (an empty cell, a fraction in an integer column) is left
     for ``_to_integers`` to report.
@@ -174,7 +174,7 @@ def _fallback_if_needed(
     if positions.size == 0:
         return target
     logger.warning(
-        "%s: column %r holds %s on %s (%s in all), which %s cannot hold "
+        "%s: column %r contains %s on %s (%s in all), which %s cannot store "
         "exactly; it is loaded as %s instead.",
         where.source,
         where.column,

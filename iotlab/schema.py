@@ -10,18 +10,20 @@ Columns that the file writes without a decimal point are integers. Columns
 that CICFlowMeter computes as a maximum, minimum, sum or integer ratio of
 packet counts, packet lengths or microsecond times are integers too, because
 their values are whole numbers written as ``1933.0``. Integers are ``int32``
-(``uint16`` for ports, ``uint8`` for ``Protocol``), which holds any flow of
-CICFlowMeter's default two-minute timeout; only ``Idle Max`` and ``Idle Min``,
-which hold capture times in epoch microseconds, need ``int64``. A file whose
-values do not fit an ``int32`` column is still read: the loader falls back to
-the column's dtype in ``FALLBACK_DTYPES`` and logs a warning. Every other
-numeric column is ``float64``; ``float32`` would round the published values.
+(``uint16`` for ports, ``uint8`` for ``Protocol``). That range covers the
+microsecond times of any flow within CICFlowMeter's default two-minute
+timeout, and byte counts up to 2 GiB per flow. Only ``Idle Max`` and
+``Idle Min``, which contain capture times in epoch microseconds, need
+``int64``. A file whose values do not fit an ``int32`` column is still read,
+because the loader falls back to the column's dtype in ``FALLBACK_DTYPES``
+and logs a warning. Every other numeric column is ``float64``, because
+``float32`` would round the published values.
 
 Text columns are pandas ``string`` (``Flow ID``, nearly unique per row),
 ``category`` (``Src IP`` and ``Dst IP``, whose few distinct hosts repeat over
 many rows; the categories are the sorted addresses), ``datetime64[s]``
-(``Timestamp``) or a categorical with a fixed set of categories (``Label``,
-``Connection Type``).
+(``Timestamp``), or a categorical with a fixed set of categories (``Label``
+and ``Connection Type``).
 """
 
 from __future__ import annotations
@@ -172,7 +174,7 @@ COLUMNS: dict[str, object] = {
 
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
-#: Dtype a column falls back to when a file holds values that its canonical
+#: Dtype a column falls back to when a file contains values that its canonical
 #: dtype cannot: an ``int32`` column with a value beyond 2**31 - 1 becomes
 #: ``int64``, and ``Down/Up Ratio`` with a fraction becomes ``float64``.
 #: ``load_flows`` logs a warning when it falls back, and ``validate_frame``
@@ -184,7 +186,7 @@ FALLBACK_DTYPES["Down/Up Ratio"] = _F64
 
 
 def dtype_matches(name: str, dtype: object) -> bool:
-    """Say whether ``dtype`` is an accepted dtype for column ``name``.
+    """Return whether ``dtype`` is an accepted dtype for column ``name``.
 
     Parameters
     ----------

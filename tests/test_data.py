@@ -156,7 +156,7 @@ def test_values_beyond_int32_fall_back_to_int64(tmp_path, caplog):
     assert loaded["Flow Duration"].tolist() == [2, 3_000_000_000]
     assert loaded["Bwd Bulk Rate Avg"].tolist() == [2, 9_100_000_000]
     assert loaded["Total Fwd Packet"].dtype == np.int32
-    assert "'Flow Duration' holds 3000000000 on line 3" in caplog.text
+    assert "'Flow Duration' contains 3000000000 on line 3" in caplog.text
     assert "loaded as int64" in caplog.text
     validate_frame(loaded, source="long flows")
 
@@ -167,7 +167,7 @@ def test_fractional_down_up_ratio_falls_back_to_float(tmp_path, caplog):
         loaded = load_flows(write_text(tmp_path / "ratio.csv", csv_text(rows)))
     assert loaded["Down/Up Ratio"].dtype == np.float64
     assert loaded["Down/Up Ratio"][0] == 0.5
-    assert "'Down/Up Ratio' holds 0.5" in caplog.text
+    assert "'Down/Up Ratio' contains 0.5" in caplog.text
     validate_frame(loaded, source="ratio")
 
 
