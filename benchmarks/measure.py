@@ -36,6 +36,14 @@ _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def _max_rss_mib() -> float:
+    status = Path("/proc/self/status")
+    if status.is_file():
+        # VmHWM is this process's own peak. ru_maxrss is not used on Linux,
+        # because it also counts the peak of the parent that started this
+        # process, up to the exec.
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ru_maxrss is in KiB on Linux and in bytes on macOS.
     return peak / MIB if sys.platform == "darwin" else peak / 1024

@@ -112,14 +112,30 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     """
     if isinstance(text, pa.Array):
         text = pa.chunked_array([text])
-    raw = _as_categorical(text)
-    trimmed = pd.Index(raw.categories.astype(str)).str.strip().to_numpy(dtype=object)
-    uniques = np.unique(trimmed)
-    # searchsorted rather than Index.get_indexer, because the hash table that
-    # get_indexer builds stays attached to the categories and doubles their memory.
-    targets = np.searchsorted(uniques, trimmed)
+    if not pa.types.is_dictionary(text.type):
+        if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
+            text = text.cast(pa.string())
+        text = pc.dictionary_encode(text)
+    text = text.unify_dictionaries()
+    if text.num_chunks == 0:
+        return pd.Categorical([], categories=pd.Index([], dtype="str"))
+    dictionary = text.chunk(0).dictionary.cast(pa.string())
+    codes = np.concatenate(
+        [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in text.chunks]
+    ).astype(np.int64)
+    trimmed = pc.utf8_trim_whitespace(dictionary)
+    if trimmed.equals(dictionary):
+        # The usual case: the dictionary is already unique and trimmed, so
+        # sorting it gives the categories, and ranks map the codes.
+        order = pc.array_sort_indices(dictionary).to_numpy()
+        uniques = dictionary.take(order)
+        targets = np.empty(len(order), dtype=np.int64)
+        targets[order] = np.arange(len(order))
+    else:
+        values = trimmed.to_numpy(zero_copy_only=False).astype(object)
+        uniques = np.unique(values)
+        targets = np.searchsorted(uniques, values)
     categories = pd.Index(uniques, dtype="str")
-    codes = np.asarray(raw.codes)
     new_codes = np.where(codes >= 0, targets[codes], -1)
     return pd.Categorical.from_codes(new_codes, categories=categories)
 
