@@ -281,7 +281,8 @@ class FlowCleaner(TransformerMixin, BaseEstimator):
         Returns
         -------
         pandas.DataFrame
-            One float64 column per kept column, index preserved.
+            One float64 column per kept column, index preserved, in a new
+            array on every call (``make_preprocessor``'s scaler overwrites it).
         """
         check_is_fitted(self, "columns_")
         X = self._check_frame(X)
@@ -290,25 +291,31 @@ class FlowCleaner(TransformerMixin, BaseEstimator):
             raise FeatureSetError(
                 f"The frame lacks column(s) seen in fit: {missing[:5]}."
             )
-        output = {}
+        # Each column is written into one preallocated array, which the frame
+        # wraps without a copy. Building the frame from a dict of columns
+        # would keep every value in memory twice while pandas consolidates them.
+        # Fortran order keeps each column contiguous.
+        output = np.empty((len(X), len(self.columns_)), dtype=np.float64, order="F")
         replaced = 0
-        for column in self.columns_:
+        for position, column in enumerate(self.columns_):
             values = X[column]
+            numbers = output[:, position]
             if column in self.categories_:
                 categories = pd.Index(self.categories_[column])
                 text = values.astype(object).where(values.notna(), None)
                 # get_indexer gives -1 to missing values and unseen categories.
                 codes = categories.get_indexer(
                     [None if value is None else str(value) for value in text]
-                ).astype(np.float64)
-                output[column] = np.where(codes < 0, float(UNKNOWN_CODE), codes)
+                )
+                numbers[:] = codes
+                numbers[codes < 0] = float(UNKNOWN_CODE)
             else:
                 if _is_text(values):
                     raise FeatureSetError(
                         f"Column {column!r} was numeric in fit but contains text now; "
                         "load both frames the same way."
                     )
-                numbers = values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+                numbers[:] = values.to_numpy(dtype=np.float64, na_value=np.nan)
                 low, high, middle = self.fill_values_[column]
                 bad = ~np.isfinite(numbers)
                 if bad.any():
@@ -316,11 +323,10 @@ class FlowCleaner(TransformerMixin, BaseEstimator):
                     numbers[np.isneginf(numbers)] = low
                     numbers[np.isposinf(numbers)] = high
                     numbers[np.isnan(numbers)] = middle
-                output[column] = numbers
         self.n_replaced_ = replaced
         if replaced:
             logger.info("FlowCleaner replaced %d inf/NaN value(s).", replaced)
-        return pd.DataFrame(output, index=X.index, columns=self.columns_)
+        return pd.DataFrame(output, index=X.index, columns=self.columns_, copy=False)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Return the output column names (the kept columns)."""
@@ -352,6 +358,11 @@ def make_preprocessor(feature_set: str = "paper", clip: bool = False) -> Pipelin
     -------
     sklearn.pipeline.Pipeline
         Steps ``clean`` and ``scale``; ``transform`` returns a DataFrame.
+        The scale step is ``MinMaxScaler(copy=False)``: it scales the frame
+        that ``FlowCleaner`` has just built in place, so the pipeline keeps
+        one float64 copy of the rows in memory instead of two. The pipeline's input is
+        never changed. But ``named_steps["scale"].transform(frame)`` called
+        on its own overwrites ``frame``.
 
     .. warning::
        Fit it on training rows only (``fit_transform(X_train)``, then
@@ -362,7 +373,7 @@ def make_preprocessor(feature_set: str = "paper", clip: bool = False) -> Pipelin
     pipeline = Pipeline(
         [
             ("clean", FlowCleaner(feature_set=feature_set)),
-            ("scale", MinMaxScaler(clip=clip)),
+            ("scale", MinMaxScaler(clip=clip, copy=False)),
         ]
     )
     return pipeline.set_output(transform="pandas")

@@ -478,8 +478,14 @@ def main(argv: list[str] | None = None) -> int:
         with stages.stage("load"):
             df, source, detail = load_flows_for(settings)
         print(f"Data: {detail}")
-        experiment = run_experiment(
-            df, settings, source=source, source_detail=detail, stages=stages
+        split = _split_flows(df, settings, print, stages)
+        # The split contains copies of the rows, so releasing the loaded frame
+        # lowers the memory of every later stage by its size (about 700 MiB
+        # on the full file). Calling run_experiment(df) instead would keep
+        # the frame alive for the whole run through this function's variable.
+        del df
+        experiment = _select_fit_evaluate(
+            split, settings, source, detail, print, stages
         )
         with stages.stage("write outputs"):
             written = write_outputs(experiment, settings.out)
@@ -577,9 +583,39 @@ def run_experiment(
     -------
     Experiment
     """
-    from iotlab import baselines
-    from iotlab.evaluation import evaluate
-    from iotlab.features import make_feature_pipeline
+    source = source or df.attrs.get("source", "unknown")
+    source_detail = source_detail or df.attrs.get("source_detail", "")
+    stages = StageTimes() if stages is None else stages
+    split = _split_flows(df, settings, progress, stages)
+    return _select_fit_evaluate(
+        split, settings, source, source_detail, progress, stages
+    )
+
+
+@dataclass
+class _SplitFlows:
+    """The training and test rows of a run and the notes made while splitting."""
+
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    class_counts: pd.Series
+    duplicates_removed: int | None
+    notes: list[str]
+
+
+def _split_flows(
+    df: pd.DataFrame,
+    settings: Settings,
+    progress: Callable[[str], None],
+    stages: StageTimes,
+) -> _SplitFlows:
+    """Drop duplicates if asked, encode the labels and split 80/20 by class.
+
+    The training and test rows are copies, so the caller can release ``df``
+    afterwards.
+    """
     from iotlab.preprocessing import (
         drop_duplicates,
         encode_labels,
@@ -587,13 +623,10 @@ def run_experiment(
         stratified_split,
     )
 
-    source = source or df.attrs.get("source", "unknown")
-    source_detail = source_detail or df.attrs.get("source_detail", "")
     if schema.LABEL not in df.columns:
         raise ReproduceError(
             "The flows have no 'Label' column; load them with iotlab.data.load_flows."
         )
-    stages = StageTimes() if stages is None else stages
     notes: list[str] = []
     removed = None
     if settings.drop_duplicates:
@@ -619,7 +652,26 @@ def run_experiment(
         f"Split {len(df):,} rows into {len(y_train):,} training and {len(y_test):,} "
         f"test rows (stratified, seed {settings.seed})."
     )
+    return _SplitFlows(X_train, X_test, y_train, y_test, counts, removed, notes)
 
+
+def _select_fit_evaluate(
+    split: _SplitFlows,
+    settings: Settings,
+    source: str,
+    source_detail: str,
+    progress: Callable[[str], None],
+    stages: StageTimes,
+) -> Experiment:
+    """Select features on the training rows, then fit and evaluate each model."""
+    from iotlab import baselines
+    from iotlab.evaluation import evaluate
+    from iotlab.features import make_feature_pipeline
+    from iotlab.preprocessing import feature_columns
+
+    X_train, X_test = split.X_train, split.X_test
+    y_train, y_test = split.y_train, split.y_test
+    notes = list(split.notes)
     started = time.perf_counter()
     pipeline = make_feature_pipeline(
         settings.features,
@@ -686,14 +738,14 @@ def run_experiment(
         settings=settings,
         source=source,
         source_detail=source_detail,
-        class_counts=counts,
+        class_counts=split.class_counts,
         n_train=len(y_train),
         n_test=len(y_test),
         y_test=np.asarray(y_test),
         selected_features=selected,
         selection_report=report,
         runs=runs,
-        duplicates_removed=removed,
+        duplicates_removed=split.duplicates_removed,
         notes=_unique(notes),
         stages=stages,
     )

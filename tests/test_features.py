@@ -16,6 +16,8 @@ from iotlab.features import (
     CorrelationFilter,
     RFESelector,
     TooFewFeaturesError,
+    _all_finite,
+    _pearson_columns,
     check_conv_features,
     make_feature_pipeline,
 )
@@ -58,6 +60,60 @@ def test_correlation_filter_threshold_is_strict():
     r_ag = CorrelationFilter().fit(frame).correlation_.loc["a", "g"]
     assert CorrelationFilter(threshold=abs(r_ag)).fit(frame).kept_ == ["a", "g"]
     assert CorrelationFilter(threshold=abs(r_ag) - 1e-9).fit(frame).kept_ == ["a"]
+
+
+def scaled_columns(order: str, n_rows: int = 1000) -> np.ndarray:
+    # Columns of very different scales and offsets, one an exact linear
+    # function of another, so that rounding in the sums shows.
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(n_rows, 9)) * rng.uniform(1e-3, 1e6, 9) + 1e5
+    values[:, 4] = 3 * values[:, 1] - 7
+    return np.asarray(values, order=order)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_pearson_one_block_equals_corrcoef(order):
+    values = scaled_columns(order)
+    columns = np.array([0, 1, 3, 4, 8])
+    expected = np.corrcoef(values[:, columns], rowvar=False)
+    result = _pearson_columns(values, columns, block_rows=len(values))
+    np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 999])
+def test_pearson_blocks_match_corrcoef(block_rows):
+    values = scaled_columns("F")
+    columns = np.arange(values.shape[1])
+    expected = np.corrcoef(values, rowvar=False)
+    result = _pearson_columns(values, columns, block_rows=block_rows)
+    np.testing.assert_allclose(result, expected, rtol=0, atol=1e-13)
+
+
+def test_pearson_leaves_values_unchanged():
+    values = scaled_columns("F")
+    before = values.copy()
+    _pearson_columns(values, np.arange(values.shape[1]), block_rows=100)
+    np.testing.assert_array_equal(values, before)
+
+
+def test_correlation_filter_r_equals_corrcoef():
+    frame = constructed_columns()
+    selector = CorrelationFilter().fit(frame)
+    varying = frame.drop(columns=["e"]).to_numpy()
+    expected = np.corrcoef(varying, rowvar=False)
+    expected = (expected + expected.T) / 2
+    np.testing.assert_array_equal(selector.correlation_.to_numpy(), expected)
+
+
+def test_all_finite_despite_overflowing_sum():
+    # The sum of these finite values overflows to inf.
+    values = np.array([[1e308, 1.0], [1e308, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning
+        assert _all_finite(values)
+    for bad in (np.inf, -np.inf, np.nan):
+        values[0, 1] = bad
+        assert not _all_finite(values)
 
 
 def test_correlation_filter_on_arrays():

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.preprocessing import MinMaxScaler
 from synthetic_flows import make_flows
 
 from iotlab import schema
@@ -134,6 +135,27 @@ def test_scaler_fitted_on_training_rows_only(flows):
     assert train_scaled.to_numpy().min() >= 0.0
     assert train_scaled.to_numpy().max() == pytest.approx(1.0)
     assert (preprocessor.transform(X_test)["Flow Duration"] > 1.0).all()
+
+
+def test_preprocessor_leaves_input_unchanged(flows):
+    y = encode_labels(flows["Label"])
+    X_train, X_test, _, _ = stratified_split(flows, y)
+    train_before, test_before = X_train.copy(), X_test.copy()
+    preprocessor = make_preprocessor("paper")
+    preprocessor.fit_transform(X_train)
+    preprocessor.transform(X_test)
+    pd.testing.assert_frame_equal(X_train, train_before)
+    pd.testing.assert_frame_equal(X_test, test_before)
+
+
+def test_preprocessor_scales_like_a_copying_scaler(flows):
+    # The pipeline scales in place, and a scaler that copies must give the
+    # same bits.
+    preprocessor = make_preprocessor("paper")
+    scaled = preprocessor.fit_transform(flows)
+    cleaned = FlowCleaner("paper").fit_transform(flows)
+    expected = MinMaxScaler().fit_transform(cleaned)
+    np.testing.assert_array_equal(scaled.to_numpy(), expected)
 
 
 def test_preprocessor_clip_keeps_test_in_range(flows):
