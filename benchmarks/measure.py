@@ -31,29 +31,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
+from iotlab._memory import peak_rss_mib
+
 MIB = 2**20
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def _max_rss_mib() -> float:
-    status = Path("/proc/self/status")
-    if status.is_file():
-        # VmHWM is this process's own peak. ru_maxrss is not used on Linux,
-        # because it also counts the peak of the parent that started this
-        # process, up to the exec.
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # ru_maxrss is in KiB on Linux and in bytes on macOS.
-    return peak / MIB if sys.platform == "darwin" else peak / 1024
 
 
 def _current_rss_mib() -> float:
     statm = Path("/proc/self/statm")
     if statm.is_file():
         return int(statm.read_text().split()[1]) * _PAGE_BYTES / MIB
-    return _max_rss_mib()
+    return peak_rss_mib()
 
 
 def _reset_peak() -> bool:
@@ -69,7 +57,7 @@ class StepMemory:
     """Record the RSS before a step and the peak RSS while it runs."""
 
     def __enter__(self) -> Self:
-        self.setup_peak_mib = _max_rss_mib()
+        self.setup_peak_mib = peak_rss_mib()
         self.base_mib = _current_rss_mib()
         self.peak_reset = _reset_peak()
         self.started = time.perf_counter()
@@ -79,7 +67,7 @@ class StepMemory:
     def __exit__(self, *exc_info) -> None:
         self.seconds = time.perf_counter() - self.started
         self.cpu_seconds = time.process_time() - self.cpu_started
-        self.peak_mib = _max_rss_mib()
+        self.peak_mib = peak_rss_mib()
 
     def figures(self) -> dict:
         """Return the step's wall and CPU seconds and its memory figures."""

@@ -51,6 +51,7 @@ import pandas as pd
 
 from iotlab import schema
 from iotlab._cli import prepare_output_dir, remove_created_dirs
+from iotlab._memory import peak_rss_mib
 from iotlab.evaluation import METRIC_NAMES, MODEL_NAMES
 from iotlab.features import MIN_CONV_FEATURES
 from iotlab.preprocessing import FEATURE_SETS
@@ -208,7 +209,7 @@ class StageTimes:
                     "stage": name,
                     "start_s": round(start - self.started, 3),
                     "seconds": round(time.perf_counter() - start, 3),
-                    "peak_rss_mib": _peak_rss_mib(),
+                    "peak_rss_mib": round(peak_rss_mib(), 1),
                 }
             )
 
@@ -225,16 +226,6 @@ class StageTimes:
         ).to_csv(temporary, index=False)
         os.replace(temporary, path)
         return path
-
-
-def _peak_rss_mib() -> float:
-    try:
-        import resource
-    except ImportError:
-        return float("nan")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    # ru_maxrss is in bytes on macOS and in KiB on Linux.
-    return round(peak / 2**20 if sys.platform == "darwin" else peak / 1024, 1)
 
 
 @dataclass
