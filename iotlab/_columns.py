@@ -100,7 +100,10 @@ def _convert_text(chunked: pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
         chunked = chunked.cast(chunked.type.value_type)
     if not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)):
         chunked = chunked.cast(pa.string())
-    return pd.arrays.ArrowStringArray(pc.utf8_trim_whitespace(chunked))
+    # A CSV never reads a text cell as missing, so a null from Parquet becomes
+    # the empty string that the same cell gives in a CSV.
+    trimmed = pc.fill_null(pc.utf8_trim_whitespace(chunked), "")
+    return pd.arrays.ArrowStringArray(trimmed)
 
 
 def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
@@ -108,14 +111,17 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
 
     Both the loader and the offline twin build ``Src IP`` and ``Dst IP`` with
     this function, so that equal addresses give equal categories and codes.
-    Missing values stay missing.
+    A missing value becomes the empty string, which is what an empty cell of
+    a CSV gives.
     """
     if isinstance(text, pa.Array):
         text = pa.chunked_array([text])
     if not pa.types.is_dictionary(text.type):
         if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)):
             text = text.cast(pa.string())
-        text = pc.dictionary_encode(text)
+        text = pc.dictionary_encode(pc.fill_null(text, ""))
+    elif text.null_count:
+        text = pc.dictionary_encode(pc.fill_null(text.cast(text.type.value_type), ""))
     text = text.unify_dictionaries()
     if text.num_chunks == 0:
         return pd.Categorical([], categories=pd.Index([], dtype="str"))
@@ -162,22 +168,33 @@ def _convert_numeric(
         values = chunked.to_numpy()
     else:
         raise where.error(f"must be numeric but has the Arrow type {arrow_type}.")
+    fallback_note = None
     if target.kind != "f" and where.column in FALLBACK_DTYPES:
-        target = _fallback_if_needed(values, target, where)
+        target, fallback_note = _fallback_if_needed(values, target, where)
     if target.kind == "f":
-        return values.astype(target, copy=False)
-    return _to_integers(values, target, where)
+        if fallback_note is not None and values.dtype.kind == "f":
+            # The column is an integer column that a fraction turned into
+            # floats: empty cells and inf are still errors, as they are in
+            # the integer column.
+            _reject(~np.isfinite(values), _NOT_FINITE, values, target, where)
+        converted = values.astype(target, copy=False)
+    else:
+        converted = _to_integers(values, target, where)
+    if fallback_note is not None:
+        logger.warning(fallback_note)
+    return converted
 
 
 def _fallback_if_needed(
     values: np.ndarray, target: np.dtype, where: Locator
-) -> np.dtype:
-    """Return the column's fallback dtype when ``values`` overflow ``target``.
+) -> tuple[np.dtype, str | None]:
+    """Return the dtype to convert to, and a warning if it is the fallback.
 
     Only values that the fallback stores exactly trigger it: whole numbers
     beyond ``target``'s range, and fractions where the fallback is a float.
     Anything else (an empty cell, a fraction in an integer column) is left
-    for ``_to_integers`` to report.
+    for ``_to_integers`` to report. The caller logs the warning once the
+    conversion has succeeded.
     """
     fallback = np.dtype(FALLBACK_DTYPES[where.column])
     info = np.iinfo(target)
@@ -188,19 +205,14 @@ def _fallback_if_needed(
             outside |= finite & (np.floor(values) != values)
     positions = np.flatnonzero(outside)
     if positions.size == 0:
-        return target
-    logger.warning(
-        "%s: column %r contains %s on %s (%s in all), which %s cannot store "
-        "exactly; it is loaded as %s instead.",
-        where.source,
-        where.column,
-        _show_number(values[positions[0]]),
-        where.at(int(positions[0])),
-        plural(positions.size, "such value"),
-        target,
-        fallback,
+        return target, None
+    note = (
+        f"{where.source}: column {where.column!r} contains "
+        f"{_show_number(values[positions[0]])} on {where.at(int(positions[0]))} "
+        f"({plural(positions.size, 'such value')} in all), which {target} cannot "
+        f"store exactly; it is loaded as {fallback} instead."
     )
-    return fallback
+    return fallback, note
 
 
 def _strings_to_float(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:
@@ -216,6 +228,17 @@ def _strings_to_float(chunked: pa.ChunkedArray, where: Locator) -> np.ndarray:
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+#: From this magnitude on, a float64 may be a rounded integer: 2**53 + 1
+#: parses as 2**53.
+_EXACT_FLOAT_INTEGER = 2**53
+
+_NOT_FINITE = "must not have empty, NaN or inf cells but contains"
+_INEXACT = (
+    f"contains integers from 2**53 ({_EXACT_FLOAT_INTEGER}) on, which are read as "
+    "float64 and rounded, so they cannot be loaded exactly: about"
+)
+
+
 def _to_integers(values: np.ndarray, target: np.dtype, where: Locator) -> np.ndarray:
     """Convert to an integer dtype, rejecting missing, fractional or big values."""
     info = np.iinfo(target)
@@ -225,10 +248,14 @@ def _to_integers(values: np.ndarray, target: np.dtype, where: Locator) -> np.nda
             fractional = ~missing & np.isfinite(values) & (np.floor(values) != values)
             # float(info.max) + 1 is exact for every target: 2**63 for int64.
             too_big = (values < info.min) | (values >= float(info.max) + 1.0)
+            # A CSV's numbers are parsed as float64, which rounds integers
+            # beyond 2**53, so such a cell cannot be read exactly.
+            inexact = ~too_big & (np.abs(values) >= _EXACT_FLOAT_INTEGER)
         checks = (
-            (missing, "has empty or NaN cells, which an integer column cannot hold"),
+            (missing, "must not have empty or NaN cells but contains"),
             (fractional, "must hold whole numbers but contains"),
             (too_big, f"must hold integers from {info.min} to {info.max} but contains"),
+            (inexact, _INEXACT),
         )
     else:
         too_big = (values < info.min) | (values > info.max)
@@ -236,15 +263,23 @@ def _to_integers(values: np.ndarray, target: np.dtype, where: Locator) -> np.nda
             (too_big, f"must hold integers from {info.min} to {info.max} but contains"),
         )
     for mask, problem in checks:
-        positions = np.flatnonzero(mask)
-        if positions.size:
-            examples = ", ".join(
-                f"{_show_number(values[position])} on {where.at(position)}"
-                for position in positions[:MAX_EXAMPLES]
-            )
-            cells = plural(positions.size, "cell")
-            raise where.error(f"({target}) {problem} {examples} ({cells} in all).")
+        _reject(mask, problem, values, target, where)
     return values.astype(target)
+
+
+def _reject(
+    mask: np.ndarray, problem: str, values: np.ndarray, target: np.dtype, where: Locator
+) -> None:
+    """Raise a SchemaError listing the first cells that ``mask`` marks, if any."""
+    positions = np.flatnonzero(mask)
+    if positions.size == 0:
+        return
+    examples = ", ".join(
+        f"{_show_number(values[position])} on {where.at(position)}"
+        for position in positions[:MAX_EXAMPLES]
+    )
+    cells = plural(positions.size, "cell")
+    raise where.error(f"({target}) {problem} {examples} ({cells} in all).")
 
 
 def _show_number(value: float) -> str:

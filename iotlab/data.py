@@ -218,7 +218,13 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
     Integer columns of a CSV are parsed as ``float64`` and converted after
     checking that every value is whole and in range. This is exact for the magnitudes
     in the published file, where the largest values (capture times in
-    microseconds, about 1.7e15) are far below 2**53.
+    microseconds, about 1.7e15) are far below 2**53. An integer cell from
+    2**53 on raises ``SchemaError``, because its float64 may be rounded.
+
+    An ``int32`` column whose values do not fit is loaded as ``int64``, and a
+    fractional ``Down/Up Ratio`` as ``float64``, with a logged warning (see
+    ``iotlab.schema.FALLBACK_DTYPES``). A missing text value in a Parquet
+    file becomes the empty string, as an empty CSV cell does.
     """
     path = Path(path)
     source = str(path)
@@ -247,6 +253,17 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
         time.perf_counter() - started,
     )
     return frame
+
+
+def _describe_wrong_dtype(name: str, actual: object, expected: object) -> str:
+    if expected != "category":
+        return f"{name!r} is {actual} (expected {expected})"
+    if isinstance(actual, pd.CategoricalDtype):
+        actual = f"a categorical of {actual.categories.dtype}"
+    return (
+        f"{name!r} is {actual} (expected a categorical of strings: "
+        f"df[{name!r}] = df[{name!r}].astype(str).astype('category'))"
+    )
 
 
 def validate_frame(df: pd.DataFrame, source: str = "frame") -> pd.DataFrame:
@@ -285,7 +302,7 @@ def validate_frame(df: pd.DataFrame, source: str = "frame") -> pd.DataFrame:
             "df[list(iotlab.data.COLUMN_NAMES)].",
         )
     wrong = [
-        f"{name!r} is {df[name].dtype} (expected {expected})"
+        _describe_wrong_dtype(name, df[name].dtype, expected)
         for name, expected in COLUMNS.items()
         if not dtype_matches(name, df[name].dtype)
     ]

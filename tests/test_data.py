@@ -364,7 +364,7 @@ def test_negative_port(tmp_path):
 def test_empty_integer_cell(tmp_path):
     rows = [text_row(Flow_Duration="")]
     message = _load_error(write_text(tmp_path / "hole.csv", csv_text(rows)))
-    assert "column 'Flow Duration' (int32) has empty or NaN cells" in message
+    assert "column 'Flow Duration' (int32) must not have empty or NaN cells" in message
 
 
 def test_inf_in_integer_column(tmp_path):
