@@ -73,6 +73,13 @@ def frame_from_arrow(
         else:
             converted[name] = _convert_numeric(chunked, np.dtype(expected), where)
         del chunked
+        values = converted[name]
+        if isinstance(values, np.ndarray) and not values.flags.writeable:
+            # A zero-copy view of Arrow memory is read-only, and pandas then
+            # rejects df.loc[row, column] = value. Copy it into NumPy memory;
+            # the Arrow buffer is freed when the view goes.
+            converted[name] = values.copy()
+        del values
     frame = pd.DataFrame(converted, copy=False)
     _log_values_outside_window(frame[TIMESTAMP], source)
     return frame

@@ -97,6 +97,21 @@ def test_reads_parquet(tmp_path, frame):
     pd.testing.assert_frame_equal(load_flows(path), frame)
 
 
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_loaded_cells_can_be_assigned(tmp_path, frame, file_format):
+    # Arrow hands out read-only views of its memory; a loaded frame must
+    # still accept df.loc[row, column] = value in every column.
+    path = tmp_path / f"flows.{file_format}"
+    if file_format == "csv":
+        write_published_csv(frame, path)
+    else:
+        frame.to_parquet(path, index=False)
+    loaded = load_flows(path)
+    for name in schema.COLUMN_NAMES:
+        loaded.loc[0, name] = loaded[name].iloc[2]
+        assert loaded[name].iloc[0] == loaded[name].iloc[2], name
+
+
 def test_parquet_with_plain_dtypes_is_cast(tmp_path, frame):
     plain = frame.astype(
         {name: "float64" for name in schema.NUMERIC_COLUMNS}
