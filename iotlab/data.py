@@ -142,8 +142,9 @@ WHOLE_FLOAT_COLUMNS: tuple[str, ...] = (
 )
 
 _HEAD_BYTES = 1 << 16
-# 8 MiB blocks loaded a 1.23M-row file in 3.1 to 3.9 s against 4.2 to 4.9 s for
-# 1 MiB blocks, in new processes (pyarrow 26, 2 cores): fewer chunks to join.
+# 8 MiB blocks give each column 8 times fewer chunks to join than 1 MiB. On a
+# 1.23M-row file (pyarrow 26, 2 cores) the benchmark's medians did not
+# separate the two sizes.
 _READ_BLOCK_BYTES = 8 << 20
 _WRITE_BATCH_ROWS = 100_000
 
