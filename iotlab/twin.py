@@ -932,7 +932,7 @@ def _assemble(flows, columns, rng):
 
 
 def _narrow(values: np.ndarray, dtype: str, name: str) -> np.ndarray:
-    """Cast to the canonical dtype, refusing integers that it would wrap."""
+    """Cast to the canonical dtype, rejecting integers that it would wrap."""
     target = np.dtype(dtype)
     if target.kind in "iu" and values.size:
         info = np.iinfo(target)

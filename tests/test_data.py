@@ -99,7 +99,7 @@ def test_reads_parquet(tmp_path, frame):
 
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_loaded_cells_can_be_assigned(tmp_path, frame, file_format):
-    # Arrow hands out read-only views of its memory; a loaded frame must
+    # Arrow hands out read-only views of its memory, but a loaded frame must
     # still accept df.loc[row, column] = value in every column.
     path = tmp_path / f"flows.{file_format}"
     if file_format == "csv":
@@ -163,7 +163,7 @@ def test_whole_floats_in_integer_columns(tmp_path):
     assert loaded["Idle Max"].dtype == np.int64
 
 
-def test_values_beyond_int32_fall_back_to_int64(tmp_path, caplog):
+def test_int32_overflow_falls_back(tmp_path, caplog):
     rows = [text_row(), text_row(Flow_Duration="3000000000", Bwd_Bulk_Rate_Avg="9.1e9")]
     with caplog.at_level(logging.WARNING, logger="iotlab.data"):
         loaded = load_flows(write_text(tmp_path / "long.csv", csv_text(rows)))
@@ -176,7 +176,7 @@ def test_values_beyond_int32_fall_back_to_int64(tmp_path, caplog):
     validate_frame(loaded, source="long flows")
 
 
-def test_fractional_down_up_ratio_falls_back_to_float(tmp_path, caplog):
+def test_fractional_ratio_falls_back(tmp_path, caplog):
     rows = [text_row(Down_Up_Ratio="0.5")]
     with caplog.at_level(logging.WARNING, logger="iotlab.data"):
         loaded = load_flows(write_text(tmp_path / "ratio.csv", csv_text(rows)))
@@ -186,13 +186,13 @@ def test_fractional_down_up_ratio_falls_back_to_float(tmp_path, caplog):
     validate_frame(loaded, source="ratio")
 
 
-def test_fraction_in_other_integer_column_is_still_an_error(tmp_path):
+def test_fraction_in_int32_column_rejected(tmp_path):
     rows = [text_row(Flow_Duration="2.5")]
     message = _load_error(write_text(tmp_path / "half.csv", csv_text(rows)))
     assert "column 'Flow Duration' (int32) must hold whole numbers" in message
 
 
-def test_ips_are_categories_of_trimmed_sorted_addresses(tmp_path):
+def test_ip_categories_trimmed_sorted(tmp_path):
     rows = [
         text_row(Src_IP="192.168.1.9 "),
         text_row(Src_IP=" 192.168.1.10"),
