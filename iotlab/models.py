@@ -383,16 +383,21 @@ def make_dataset(
         tf.constant(sample_weight),
     )
     batches = _index_batches(len(labels), batch_size, shuffle, seed)
+    # One gather per batch costs microseconds, so one thread with two batches
+    # prefetched keeps the model fed. With autotuned thread pools, 4 of 8 runs
+    # of the CNN-LSTM at batch 1024 on 2 CPU cores trained at about half speed
+    # (12,600 to 13,200 samples/s against 22,600 to 26,600), and none of 12
+    # with one thread did (TensorFlow 2.21). docs/benchmarks.md has the runs.
     dataset = batches.map(
-        lambda rows: tuple(tf.gather(column, rows) for column in columns),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    # Keras' pipeline for NumPy input turns tf.data's default graph
-    # optimizations off as well. Without them this pipeline trained as fast
-    # or slightly faster (CNN-LSTM, batch 1024, 2 CPU cores).
+        lambda rows: tuple(tf.gather(column, rows) for column in columns)
+    ).prefetch(2)
     options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.autotune.enabled = False
+    # Keras' pipeline for NumPy input turns tf.data's default graph
+    # optimizations off as well.
     options.experimental_optimization.apply_default_optimizations = False
-    return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
+    return dataset.with_options(options)
 
 
 def _index_batches(
