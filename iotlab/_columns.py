@@ -180,9 +180,8 @@ def _convert_numeric(
         target, fallback_note = _fallback_if_needed(values, target, where)
     if target.kind == "f":
         if fallback_note is not None and values.dtype.kind == "f":
-            # The column is an integer column that a fraction turned into
-            # floats: empty cells and inf are still errors, as they are in
-            # the integer column.
+            # A fraction turned this integer column into floats, but empty
+            # cells and inf are still errors, as they are in an integer column.
             _reject(~np.isfinite(values), _NOT_FINITE, values, target, where)
         converted = values.astype(target, copy=False)
     else:
@@ -255,8 +254,8 @@ def _to_integers(values: np.ndarray, target: np.dtype, where: Locator) -> np.nda
             fractional = ~missing & np.isfinite(values) & (np.floor(values) != values)
             # float(info.max) + 1 is exact for every target: 2**63 for int64.
             too_big = (values < info.min) | (values >= float(info.max) + 1.0)
-            # A CSV's numbers are parsed as float64, which rounds integers
-            # beyond 2**53, so such a cell cannot be read exactly.
+            # A CSV's numbers are parsed as float64, which may round integers
+            # from 2**53 on, so such a cell cannot be read exactly.
             inexact = ~too_big & (np.abs(values) >= _EXACT_FLOAT_INTEGER)
         checks = (
             (missing, "must not have empty or NaN cells but contains"),

@@ -385,9 +385,9 @@ def make_dataset(
     batches = _index_batches(len(labels), batch_size, shuffle, seed)
     # One gather per batch costs microseconds, so one thread with two batches
     # prefetched keeps the model fed. With autotuned thread pools, 4 of 8 runs
-    # of the CNN-LSTM at batch 1024 on 2 CPU cores trained at about half speed
-    # (12,600 to 13,200 samples/s against 22,600 to 26,600), and none of 12
-    # with one thread did (TensorFlow 2.21). docs/benchmarks.md has the runs.
+    # of the CNN-LSTM at batch 1024 on 2 CPU cores trained at about half speed.
+    # They reached 12,600 to 13,200 samples/s against 22,600 to 26,600, while
+    # none of 12 runs with one thread was slow (TensorFlow 2.21).
     dataset = batches.map(
         lambda rows: tuple(tf.gather(column, rows) for column in columns)
     ).prefetch(2)

@@ -124,7 +124,7 @@ def test_bad_int32_cells_rejected(tmp_path, twin_lines, text, problem):
     ],
 )
 def test_huge_csv_integers_rejected(tmp_path, twin_lines, value, problem):
-    # CSV integers are parsed as float64, which rounds values beyond 2**53, so
+    # CSV integers are parsed as float64, which may round values from 2**53 on, so
     # such a value is an error that names its line rather than a silent change.
     edits = {(4, "Flow Duration"): str(value)}
     message = _load_error(tmp_path, twin_lines, edits)
@@ -133,7 +133,7 @@ def test_huge_csv_integers_rejected(tmp_path, twin_lines, value, problem):
     assert "on line 4" in message
 
 
-def test_down_up_ratio_fraction_keeps_empty_rejected(tmp_path, twin_lines):
+def test_ratio_fraction_keeps_empty_rejected(tmp_path, twin_lines):
     # An empty Down/Up Ratio is an error on its own. A fraction on another
     # line must not turn it into a silent NaN.
     edits = {(3, "Down/Up Ratio"): "0.5", (6, "Down/Up Ratio"): ""}
@@ -256,4 +256,7 @@ def test_integer_category_ips_message(twin):
     with pytest.raises(SchemaError) as caught:
         validate_frame(frame)
     # "is category (expected category)" does not say what is wrong.
-    assert "'Src IP' is category (expected category)" not in str(caught.value)
+    message = str(caught.value)
+    assert "'Src IP' is category (expected category)" not in message
+    assert "'Src IP' is a categorical of int64" in message
+    assert "expected a categorical of strings" in message
