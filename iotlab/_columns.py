@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -55,34 +57,91 @@ def frame_from_arrow(
 
     ``columns`` is emptied, so the Arrow memory of a column is released as
     soon as its pandas version exists. This lowers the peak memory of a
-    full-file load.
+    full-file load. Columns are converted on a few threads; NumPy and Arrow
+    release the GIL for most of the work. When several columns are wrong,
+    the error names the first of them in the published order, and warnings
+    are logged in that order too.
     """
-    converted: dict[str, object] = {}
-    for name in COLUMN_NAMES:
-        chunked = columns.pop(name)
-        where = Locator(source, name, line_offset)
-        expected = COLUMNS[name]
-        if name == TIMESTAMP:
-            converted[name] = _convert_timestamps(chunked, where)
-        elif isinstance(expected, pd.CategoricalDtype):
-            converted[name] = _convert_category(chunked, expected, where)
-        elif expected == "string":
-            converted[name] = _convert_text(chunked)
-        elif expected == "category":
-            converted[name] = text_categorical(chunked)
-        else:
-            converted[name] = _convert_numeric(chunked, np.dtype(expected), where)
-        del chunked
-        values = converted[name]
-        if isinstance(values, np.ndarray) and not values.flags.writeable:
-            # A zero-copy view of Arrow memory is read-only, and pandas then
-            # rejects df.loc[row, column] = value. Copy it into NumPy memory;
-            # the Arrow buffer is freed when the view goes.
-            converted[name] = values.copy()
-        del values
+    workers = max(1, min(_CONVERT_THREADS, os.cpu_count() or 1))
+    with ThreadPoolExecutor(
+        max_workers=workers, thread_name_prefix="iotlab-load"
+    ) as pool:
+        futures = {}
+        for name in COLUMN_NAMES:
+            chunked = columns.pop(name)
+            futures[name] = pool.submit(
+                _convert_column, name, chunked, source, line_offset
+            )
+            del chunked
+        converted: dict[str, object] = {}
+        try:
+            for name, future in futures.items():
+                converted[name], note = future.result()
+                if note is not None:
+                    logger.warning(note)
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
     frame = pd.DataFrame(converted, copy=False)
     _log_values_outside_window(frame[TIMESTAMP], source)
     return frame
+
+
+#: Most threads that convert columns at once.
+_CONVERT_THREADS = 4
+
+
+def _convert_column(
+    name: str, chunked: pa.ChunkedArray, source: str, line_offset: int | None
+) -> tuple[object, str | None]:
+    """Convert one column; return it and a warning to log, if any."""
+    where = Locator(source, name, line_offset)
+    expected = COLUMNS[name]
+    note = None
+    if name == TIMESTAMP:
+        values = _convert_timestamps(chunked, where)
+    elif isinstance(expected, pd.CategoricalDtype):
+        values = _convert_category(chunked, expected, where)
+    elif expected == "string":
+        values = _convert_text(chunked)
+    elif expected == "category":
+        values = text_categorical(chunked)
+    else:
+        values, note = _convert_numeric(chunked, np.dtype(expected), where)
+    del chunked
+    if isinstance(values, np.ndarray) and not values.flags.writeable:
+        # A zero-copy view of Arrow memory is read-only, and pandas then
+        # rejects df.loc[row, column] = value. Copy it into NumPy memory;
+        # the Arrow buffer is freed when the view goes.
+        values = values.copy()
+    return values, note
+
+
+def _numpy_values(chunked: pa.ChunkedArray) -> np.ndarray:
+    """Return a numeric Arrow column as a writable NumPy array.
+
+    A column of one chunk without nulls whose values buffer is mutable is
+    returned without a copy, as a view of that buffer: Arrow allocated it for
+    this column, and the caller drops its Arrow arrays, so the NumPy array
+    becomes the buffer's only holder. The Parquet reader gives such columns,
+    so a cached load does not copy its numbers. Anything else is copied, as
+    ``ChunkedArray.to_numpy`` does.
+    """
+    if chunked.num_chunks == 1 and chunked.null_count == 0:
+        array = chunked.chunk(0)
+        dtype = np.dtype(array.type.to_pandas_dtype())
+        data = array.buffers()[1]
+        if dtype.kind in "iuf" and data is not None and data.is_mutable:
+            values = np.frombuffer(
+                data,
+                dtype=dtype,
+                count=len(array),
+                offset=array.offset * dtype.itemsize,
+            )
+            if values.flags.writeable:
+                return values
+    return chunked.to_numpy()
 
 
 class Locator:
@@ -129,17 +188,26 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
         text = pc.dictionary_encode(pc.fill_null(text, ""))
     elif text.null_count:
         text = pc.dictionary_encode(pc.fill_null(text.cast(text.type.value_type), ""))
-    text = text.unify_dictionaries()
     if text.num_chunks == 0:
         return pd.Categorical([], categories=pd.Index([], dtype="str"))
+    first = text.chunk(0).dictionary
+    if not all(chunk.dictionary.equals(first) for chunk in text.chunks[1:]):
+        text = text.unify_dictionaries()
     dictionary = text.chunk(0).dictionary.cast(pa.string())
     codes = np.concatenate(
         [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in text.chunks]
-    ).astype(np.int64)
+    )
     trimmed = pc.utf8_trim_whitespace(dictionary)
+    if trimmed.equals(dictionary) and _strictly_increasing(dictionary):
+        # A Parquet file that iotlab wrote stores the sorted categories as
+        # its dictionary, so its codes are already the categorical's codes.
+        return pd.Categorical.from_codes(
+            codes, categories=pd.Index(dictionary, dtype="str")
+        )
+    codes = codes.astype(np.int64)
     if trimmed.equals(dictionary):
-        # The usual case: the dictionary is already unique and trimmed, so
-        # sorting it gives the categories, and ranks map the codes.
+        # The usual case for a CSV: the dictionary is already unique and
+        # trimmed, so sorting it gives the categories, and ranks map the codes.
         order = pc.array_sort_indices(dictionary).to_numpy()
         uniques = dictionary.take(order)
         targets = np.empty(len(order), dtype=np.int64)
@@ -153,9 +221,16 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(new_codes, categories=categories)
 
 
+def _strictly_increasing(strings: pa.Array) -> bool:
+    if len(strings) < 2:
+        return True
+    return bool(pc.all(pc.less(strings[:-1], strings[1:])).as_py())
+
+
 def _convert_numeric(
     chunked: pa.ChunkedArray, target: np.dtype, where: Locator
-) -> np.ndarray:
+) -> tuple[np.ndarray, str | None]:
+    """Convert a numeric column; also return a fallback warning, if any."""
     arrow_type = chunked.type
     if pa.types.is_dictionary(arrow_type):
         chunked = chunked.cast(arrow_type.value_type)
@@ -169,10 +244,12 @@ def _convert_numeric(
             # Arrow's safe cast rejects fractions and overflow in one pass;
             # on failure the slower numpy checks below name the cells.
             try:
-                return pc.cast(chunked, pa.from_numpy_dtype(target)).to_numpy()
+                return _numpy_values(
+                    pc.cast(chunked, pa.from_numpy_dtype(target))
+                ), None
             except pa.ArrowInvalid:
                 pass
-        values = chunked.to_numpy()
+        values = _numpy_values(chunked)
     else:
         raise where.error(f"must be numeric but has the Arrow type {arrow_type}.")
     fallback_note = None
@@ -186,9 +263,7 @@ def _convert_numeric(
         converted = values.astype(target, copy=False)
     else:
         converted = _to_integers(values, target, where)
-    if fallback_note is not None:
-        logger.warning(fallback_note)
-    return converted
+    return converted, fallback_note
 
 
 def _fallback_if_needed(
@@ -303,6 +378,16 @@ def _as_categorical(chunked: pa.ChunkedArray) -> pd.Categorical:
         ):
             chunked = chunked.cast(pa.string())
         chunked = pc.dictionary_encode(chunked)
+    if chunked.num_chunks:
+        first = chunked.chunk(0).dictionary
+        if not all(chunk.dictionary.equals(first) for chunk in chunked.chunks[1:]):
+            chunked = chunked.unify_dictionaries()
+        categories = pd.Index(chunked.chunk(0).dictionary.to_pandas())
+        if categories.is_unique:
+            codes = np.concatenate(
+                [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in chunked.chunks]
+            )
+            return pd.Categorical.from_codes(codes, categories=categories)
     return pd.Categorical(chunked.to_pandas())
 
 

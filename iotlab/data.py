@@ -43,6 +43,7 @@ from iotlab._errors import (
     plural,
     schema_error,
 )
+from iotlab._memory import arrow_allocates_with_malloc
 from iotlab._timestamps import (
     TIMESTAMP_LAYOUTS,
     format_published_timestamps,
@@ -235,18 +236,23 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
         raise IsADirectoryError(f"{source} is a folder, not a file.\n{GET_DATA_HINT}")
     started = time.perf_counter()
     kind = detect_format(path)
-    if kind == "parquet":
-        table = _read_parquet_table(path, source)
-        line_offset = None
-    else:
-        table = _read_csv_table(path, kind, source)
-        line_offset = 2
-    if table.num_rows == 0:
-        what = "columns" if kind == "parquet" else "a header"
-        raise schema_error(source, f"the file has {what} but no data rows.")
-    columns = {name: table.column(name) for name in table.column_names}
-    del table
-    frame = frame_from_arrow(columns, source, line_offset)
+    # Only a CSV load copies much into NumPy memory; see arrow_allocates_with_malloc.
+    allocator = (
+        contextlib.nullcontext() if kind == "parquet" else arrow_allocates_with_malloc()
+    )
+    with allocator:
+        if kind == "parquet":
+            table = _read_parquet_table(path, source)
+            line_offset = None
+        else:
+            table = _read_csv_table(path, kind, source)
+            line_offset = 2
+        if table.num_rows == 0:
+            what = "columns" if kind == "parquet" else "a header"
+            raise schema_error(source, f"the file has {what} but no data rows.")
+        columns = {name: table.column(name) for name in table.column_names}
+        del table
+        frame = frame_from_arrow(columns, source, line_offset)
     logger.info(
         "Loaded %s rows from %s in %.1f s",
         f"{len(frame):,}",
@@ -719,38 +725,78 @@ def _read_header(path: Path, kind: str, source: str) -> list[str]:
     return _parse_header(head, source, kind, path.name)
 
 
-def _arrow_read_type(name: str) -> pa.DataType:
+def _arrow_read_type(name: str, integers: bool = False) -> pa.DataType:
+    """Return the Arrow type that the CSV reader gives column ``name``.
+
+    With ``integers``, an integer column that the published file writes
+    without a decimal point is parsed straight to its final integer type.
+    Otherwise every number is parsed as ``float64`` and checked afterwards.
+    """
     expected = COLUMNS[name]
     if name in (TIMESTAMP, LABEL, CONNECTION_TYPE) or expected == "category":
         # Few distinct values: parse or map each distinct string once.
         return pa.dictionary(pa.int32(), pa.string())
     if expected == "string":
         return pa.string()
+    if (
+        integers
+        and name not in WHOLE_FLOAT_COLUMNS
+        and expected.startswith(("int", "uint"))
+    ):
+        return pa.from_numpy_dtype(np.dtype(expected))
     return pa.float64()
 
 
 def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
+    """Read a CSV into Arrow, parsing whole-number columns as integers.
+
+    Parsing integers directly skips a float64 pass and its checks for 34
+    columns. A cell that this parse rejects (``1.0``, ``1.70E+15``, a value
+    beyond the column's type, text) makes the whole file be read again with
+    every number as ``float64``, where the checks name the cell or pick the
+    fallback dtype.
+    """
     names = _read_header(path, kind, source)
     problem = _header_problem(names)
     if problem:
         raise schema_error(source, problem)
-    read_options = pacsv.ReadOptions(
-        column_names=names, skip_rows=1, block_size=_READ_BLOCK_BYTES
-    )
-    convert_options = pacsv.ConvertOptions(
-        column_types={name: _arrow_read_type(name) for name in names},
-        null_values=NULL_TOKENS,
-        strings_can_be_null=False,
-    )
     try:
-        with _arrow_input(path, kind) as stream:
-            return pacsv.read_csv(
-                stream, read_options=read_options, convert_options=convert_options
-            )
+        return _read_csv_with_types(path, kind, names, integers=True)
+    except pa.ArrowInvalid as exc:
+        conversion = _CONVERSION_ERROR.search(str(exc))
+        if conversion is None or not conversion.group(2).startswith(("int", "uint")):
+            raise _explain_csv_error(exc, path, kind, names, source) from exc
+        logger.info(
+            "%s: column %r holds %r, so all numbers are read as float64 and checked",
+            source,
+            names[int(conversion.group(1))],
+            conversion.group(3)[:40],
+        )
+    except (pa.ArrowException, OSError, EOFError) as exc:
+        raise schema_error(source, f"the file could not be read as CSV: {exc}") from exc
+    try:
+        return _read_csv_with_types(path, kind, names, integers=False)
     except pa.ArrowInvalid as exc:
         raise _explain_csv_error(exc, path, kind, names, source) from exc
     except (pa.ArrowException, OSError, EOFError) as exc:
         raise schema_error(source, f"the file could not be read as CSV: {exc}") from exc
+
+
+def _read_csv_with_types(
+    path: Path, kind: str, names: list[str], *, integers: bool
+) -> pa.Table:
+    read_options = pacsv.ReadOptions(
+        column_names=names, skip_rows=1, block_size=_READ_BLOCK_BYTES
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={name: _arrow_read_type(name, integers) for name in names},
+        null_values=NULL_TOKENS,
+        strings_can_be_null=False,
+    )
+    with _arrow_input(path, kind) as stream:
+        return pacsv.read_csv(
+            stream, read_options=read_options, convert_options=convert_options
+        )
 
 
 _CONVERSION_ERROR = re.compile(
@@ -821,7 +867,9 @@ def _bad_numeric_message(
 
 def _read_parquet_table(path: Path, source: str) -> pa.Table:
     try:
-        parquet_file = pq.ParquetFile(path)
+        # Mapping the file lets the reader decode from the page cache instead
+        # of reading it into a buffer first.
+        parquet_file = pq.ParquetFile(path, memory_map=True)
         stored = [
             name
             for name in parquet_file.schema_arrow.names

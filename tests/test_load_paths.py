@@ -1,0 +1,112 @@
+"""The fast paths of ``load_flows`` give the same frames as the careful ones.
+
+A CSV whose integer columns hold plain integers is parsed to integers
+directly; any other cell sends the whole file through the float64 parse and
+its checks. A Parquet file's numbers are used in place, and a dictionary that
+is already sorted becomes the categories as it is. Columns are converted on
+threads, and errors and warnings must still come in the published order.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from flow_csv import csv_text, synthetic_frame, text_row, write_text
+
+from iotlab import schema
+from iotlab.data import SchemaError, load_flows, write_published_csv
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return synthetic_frame(40, seed=3)
+
+
+def test_integer_cell_with_point_takes_the_float_parse(tmp_path, frame, caplog):
+    path = write_published_csv(frame, tmp_path / "plain.csv")
+    lines = path.read_text().splitlines()
+    column = schema.COLUMN_NAMES.index("Flow Duration")
+    fields = lines[3].split(",")
+    fields[column] = fields[column] + ".0"
+    lines[3] = ",".join(fields)
+    edited = write_text(tmp_path / "point.csv", "\n".join(lines) + "\n")
+    with caplog.at_level(logging.INFO, logger="iotlab.data"):
+        loaded = load_flows(edited)
+    assert "'Flow Duration' holds" in caplog.text
+    assert "read as float64" in caplog.text
+    pd.testing.assert_frame_equal(loaded, load_flows(path))
+    pd.testing.assert_frame_equal(loaded, frame)
+
+
+def test_first_wrong_column_is_named(tmp_path):
+    # Both cells are wrong; Flow Duration comes first in the published order.
+    rows = [text_row(), text_row(Flow_Duration="2.5", Total_Fwd_Packet="1.5")]
+    path = write_text(tmp_path / "two.csv", csv_text(rows))
+    for _ in range(5):
+        with pytest.raises(SchemaError, match="column 'Flow Duration'"):
+            load_flows(path)
+
+
+def test_warnings_follow_the_column_order(tmp_path, caplog):
+    rows = [text_row(Flow_Duration="3000000000", Bwd_Bulk_Rate_Avg="9.1e9")]
+    path = write_text(tmp_path / "long.csv", csv_text(rows))
+    with caplog.at_level(logging.WARNING, logger="iotlab.data"):
+        load_flows(path)
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) == 2
+    assert "'Flow Duration'" in warnings[0]
+    assert "'Bwd Bulk Rate Avg'" in warnings[1]
+
+
+def test_parquet_frames_do_not_share_memory(tmp_path, frame):
+    path = tmp_path / "flows.parquet"
+    frame.to_parquet(path, index=False)
+    first = load_flows(path)
+    second = load_flows(path)
+    for name in schema.NUMERIC_COLUMNS:
+        values = first[name].to_numpy()
+        assert not np.shares_memory(values, second[name].to_numpy()), name
+    first.loc[0, "Flow Duration"] = 123
+    assert second["Flow Duration"].iloc[0] == frame["Flow Duration"].iloc[0]
+
+
+def test_arrow_pool_is_restored(tmp_path, frame):
+    before = pa.default_memory_pool().backend_name
+    path = write_published_csv(frame, tmp_path / "flows.csv")
+    load_flows(path)
+    assert pa.default_memory_pool().backend_name == before
+    broken = write_text(tmp_path / "broken.csv", csv_text([text_row(Label="Nope")]))
+    with pytest.raises(SchemaError):
+        load_flows(broken)
+    assert pa.default_memory_pool().backend_name == before
+
+
+def test_unsorted_parquet_dictionary_is_sorted(tmp_path, frame):
+    shuffled = frame.copy()
+    categories = list(shuffled["Src IP"].cat.categories)[::-1]
+    shuffled["Src IP"] = shuffled["Src IP"].cat.reorder_categories(categories)
+    path = tmp_path / "shuffled.parquet"
+    shuffled.to_parquet(path, index=False)
+    stored = pq.read_table(path).column("Src IP").chunk(0).dictionary.to_pylist()
+    assert stored == categories
+    loaded = load_flows(path)
+    assert list(loaded["Src IP"].cat.categories) == sorted(categories)
+    pd.testing.assert_frame_equal(loaded, frame)
+
+
+def test_parquet_chunks_with_different_dictionaries(tmp_path, frame):
+    halves = [
+        pa.Table.from_pandas(part, preserve_index=False)
+        for part in (frame.iloc[:20], frame.iloc[20:].reset_index(drop=True))
+    ]
+    path = tmp_path / "halves.parquet"
+    with pq.ParquetWriter(path, halves[0].schema) as writer:
+        for half in halves:
+            writer.write_table(half)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 2
+    pd.testing.assert_frame_equal(load_flows(path), frame)
