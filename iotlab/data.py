@@ -737,7 +737,8 @@ def _arrow_read_type(name: str, integers: bool = False) -> pa.DataType:
         # Few distinct values: parse or map each distinct string once.
         return pa.dictionary(pa.int32(), pa.string())
     if expected == "string":
-        return pa.string()
+        # pandas keeps text in large_string arrays; reading it so saves a cast.
+        return pa.large_string()
     if (
         integers
         and name not in WHOLE_FLOAT_COLUMNS
