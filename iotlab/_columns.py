@@ -166,10 +166,50 @@ def _convert_text(chunked: pa.ChunkedArray) -> pd.arrays.ArrowStringArray:
         chunked = chunked.cast(chunked.type.value_type)
     if not (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)):
         chunked = chunked.cast(pa.string())
+    if not any(_may_need_trim(chunk) for chunk in chunked.chunks):
+        # The usual case, and a Parquet file that iotlab wrote: nothing to
+        # trim, so the text is used as it is rather than copied.
+        return pd.arrays.ArrowStringArray(chunked)
     # A CSV never reads a text cell as missing, so a null from Parquet becomes
     # the empty string that the same cell gives in a CSV.
     trimmed = pc.fill_null(pc.utf8_trim_whitespace(chunked), "")
     return pd.arrays.ArrowStringArray(trimmed)
+
+
+#: Bytes that, first or last in a string, mean it may need trimming: ASCII
+#: whitespace and control characters, and every byte of a non-ASCII character
+#: (Unicode spaces such as U+00A0 are not ASCII).
+_MAY_BE_SPACE = np.zeros(256, dtype=bool)
+_MAY_BE_SPACE[: ord(" ") + 1] = True
+_MAY_BE_SPACE[0x7F:] = True
+
+
+def _may_need_trim(array: pa.Array) -> bool:
+    """Tell whether a string array may have nulls or spaces at either end.
+
+    Looks only at the first and last byte of each string, through the
+    offsets, so it reads a few bytes per row instead of copying the text.
+    """
+    if array.null_count or len(array) == 0:
+        return array.null_count > 0
+    width = 8 if pa.types.is_large_string(array.type) else 4
+    _, offsets_buffer, data_buffer = array.buffers()
+    if data_buffer is None:
+        return False
+    offsets = np.frombuffer(
+        offsets_buffer,
+        dtype=np.int64 if width == 8 else np.int32,
+        count=len(array) + 1,
+        offset=array.offset * width,
+    )
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    return bool(
+        _MAY_BE_SPACE[data[starts]].any() or _MAY_BE_SPACE[data[ends - 1]].any()
+    )
 
 
 def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
@@ -395,12 +435,14 @@ def _convert_category(
     chunked: pa.ChunkedArray, dtype: pd.CategoricalDtype, where: Locator
 ) -> pd.Categorical:
     raw = _as_categorical(chunked)
-    codes = np.asarray(raw.codes, dtype=np.int64)
+    codes = raw.codes
     stripped = pd.Index(raw.categories.astype(str)).str.strip()
     targets = dtype.categories.get_indexer(stripped)
     unknown = np.flatnonzero(targets < 0)
-    counts = np.bincount(codes[codes >= 0], minlength=len(raw.categories))
-    unknown = unknown[counts[unknown] > 0]
+    if unknown.size:
+        # Only unknown values that occur are errors; a dictionary may hold more.
+        counts = np.bincount(codes[codes >= 0], minlength=len(raw.categories))
+        unknown = unknown[counts[unknown] > 0]
     if unknown.size:
         described = []
         for category in unknown[:MAX_EXAMPLES]:
@@ -426,7 +468,8 @@ def _convert_category(
             f"has {plural(missing.size, 'missing value')}, first on "
             f"{where.at(int(missing[0]))}."
         )
-    new_codes = targets[codes].astype(np.int8)
+    # Index with the small codes, so the result is int8 without a wide copy.
+    new_codes = targets.astype(np.int8)[codes]
     return pd.Categorical.from_codes(new_codes, dtype=dtype)
 
 

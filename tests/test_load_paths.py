@@ -110,3 +110,17 @@ def test_parquet_chunks_with_different_dictionaries(tmp_path, frame):
             writer.write_table(half)
     assert pq.ParquetFile(path).metadata.num_row_groups == 2
     pd.testing.assert_frame_equal(load_flows(path), frame)
+
+
+def test_parquet_text_is_trimmed_only_where_needed(tmp_path, frame):
+    padded = frame.copy()
+    flow_ids = padded["Flow ID"].astype(object)
+    flow_ids[0] = " " + flow_ids[0]
+    flow_ids[1] = flow_ids[1] + "\u00a0"
+    padded["Flow ID"] = flow_ids.astype("str")
+    path = tmp_path / "padded.parquet"
+    padded.to_parquet(path, index=False)
+    pd.testing.assert_frame_equal(load_flows(path), frame)
+    clean = tmp_path / "clean.parquet"
+    frame.to_parquet(clean, index=False)
+    pd.testing.assert_frame_equal(load_flows(clean), frame)
