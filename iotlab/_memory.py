@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,13 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
+#: Guards the count of active ``arrow_allocates_with_malloc`` blocks and the
+#: pool that was the default before the first of them.
+_POOL_LOCK = threading.Lock()
+_pool_users = 0
+_pool_before: pa.MemoryPool | None = None
+
+
 @contextlib.contextmanager
 def arrow_allocates_with_malloc() -> Iterator[None]:
     """Make Arrow allocate through the C library's ``malloc`` for a while.
@@ -44,13 +52,23 @@ def arrow_allocates_with_malloc() -> Iterator[None]:
     third off the load time and lowers its peak memory (see
     ``docs/benchmarks.md``).
 
-    Arrow's default pool is a process-wide setting; the previous pool is put
-    back on exit. Buffers remember the pool that allocated them, so arrays
-    made inside the block stay valid after it.
+    Arrow's default pool is a process-wide setting. Blocks may overlap, as
+    loads on several threads do: the first to enter switches the pool, and
+    the last to exit puts back the pool that was the default before the
+    first. Buffers remember the pool that allocated them, so arrays made
+    inside the block stay valid after it.
     """
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
+    global _pool_users, _pool_before
+    with _POOL_LOCK:
+        if _pool_users == 0:
+            _pool_before = pa.default_memory_pool()
+            pa.set_memory_pool(pa.system_memory_pool())
+        _pool_users += 1
     try:
         yield
     finally:
-        pa.set_memory_pool(previous)
+        with _POOL_LOCK:
+            _pool_users -= 1
+            if _pool_users == 0:
+                pa.set_memory_pool(_pool_before)
+                _pool_before = None

@@ -19,6 +19,7 @@ import pytest
 from flow_csv import csv_text, synthetic_frame, text_row, write_text
 
 from iotlab import schema
+from iotlab._memory import arrow_allocates_with_malloc
 from iotlab.data import SchemaError, load_flows, write_published_csv
 
 
@@ -83,6 +84,19 @@ def test_arrow_pool_is_restored(tmp_path, frame):
     broken = write_text(tmp_path / "broken.csv", csv_text([text_row(Label="Nope")]))
     with pytest.raises(SchemaError):
         load_flows(broken)
+    assert pa.default_memory_pool().backend_name == before
+
+
+def test_arrow_pool_restored_after_overlapping_loads():
+    # Two loads on different threads, where the first to start ends first.
+    before = pa.default_memory_pool().backend_name
+    first = arrow_allocates_with_malloc()
+    second = arrow_allocates_with_malloc()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert pa.default_memory_pool().backend_name == "system"
+    second.__exit__(None, None, None)
     assert pa.default_memory_pool().backend_name == before
 
 
