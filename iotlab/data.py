@@ -19,6 +19,7 @@ import contextlib
 import csv
 import difflib
 import gzip
+import io
 import logging
 import os
 import re
@@ -755,7 +756,8 @@ def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
     columns. A cell that this parse rejects (``1.0``, ``1.70E+15``, a value
     beyond the column's type, text) makes the whole file be read again with
     every number as ``float64``, where the checks name the cell or pick the
-    fallback dtype.
+    fallback dtype. So does ``0x`` or ``0X`` anywhere in the file, because
+    Arrow's integer parser reads a cell such as ``0x10`` as hexadecimal.
     """
     names = _read_header(path, kind, source)
     problem = _header_problem(names)
@@ -773,6 +775,11 @@ def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
             names[int(conversion.group(1))],
             conversion.group(3)[:40],
         )
+    except _HexPrefixFound:
+        logger.info(
+            "%s: the file contains '0x', so all numbers are read as float64 and checked",
+            source,
+        )
     except (pa.ArrowException, OSError, EOFError) as exc:
         raise schema_error(source, f"the file could not be read as CSV: {exc}") from exc
     try:
@@ -786,6 +793,11 @@ def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
 def _read_csv_with_types(
     path: Path, kind: str, names: list[str], *, integers: bool
 ) -> pa.Table:
+    """Read a CSV with the types of ``_arrow_read_type``.
+
+    With ``integers``, raise ``_HexPrefixFound`` if the bytes contain ``0x``
+    or ``0X``, because the integer columns may then hold hexadecimal cells.
+    """
     read_options = pacsv.ReadOptions(
         column_names=names, skip_rows=1, block_size=_READ_BLOCK_BYTES
     )
@@ -795,9 +807,51 @@ def _read_csv_with_types(
         strings_can_be_null=False,
     )
     with _arrow_input(path, kind) as stream:
-        return pacsv.read_csv(
-            stream, read_options=read_options, convert_options=convert_options
+        if not integers:
+            return pacsv.read_csv(
+                stream, read_options=read_options, convert_options=convert_options
+            )
+        scanner = _HexPrefixScanner(stream)
+        table = pacsv.read_csv(
+            scanner, read_options=read_options, convert_options=convert_options
         )
+    if scanner.found:
+        raise _HexPrefixFound
+    return table
+
+
+class _HexPrefixFound(Exception):
+    """Raised when the CSV bytes contain ``0x`` or ``0X``, a hexadecimal prefix."""
+
+
+class _HexPrefixScanner(io.RawIOBase):
+    """A CSV byte stream that notes whether ``0x`` or ``0X`` passes through it.
+
+    Arrow's CSV reader parses ``0x10`` in an integer column as 16 and
+    ``0xffffffff`` in an ``int32`` column as -1, where the float64 parse
+    rejects both as text. Scanning the blocks as the reader pulls them keeps
+    the file read once. A hit in a text column only costs the float64 read.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._last_byte = b""
+        self.found = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data and not self.found:
+            # A one-byte search is fast (memchr). Rows in the published layout
+            # contain no "x": addresses, numbers, date-times and labels lack it.
+            if b"x" in data or b"X" in data:
+                crosses = self._last_byte == b"0" and data[:1] in (b"x", b"X")
+                self.found = crosses or b"0x" in data or b"0X" in data
+            self._last_byte = data[-1:]
+        return data
 
 
 _CONVERSION_ERROR = re.compile(

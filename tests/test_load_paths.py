@@ -9,6 +9,7 @@ threads, and errors and warnings must still come in the published order.
 
 from __future__ import annotations
 
+import gzip
 import logging
 
 import numpy as np
@@ -51,6 +52,21 @@ def test_first_wrong_column_is_named(tmp_path):
     for _ in range(5):
         with pytest.raises(SchemaError, match="column 'Flow Duration'"):
             load_flows(path)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_hex_integer_cell_is_rejected(tmp_path, compressed):
+    # Arrow's integer parser reads 0xffffffff as -1; the float64 parse rejects it.
+    text = csv_text([text_row(), text_row(Flow_Duration="0xffffffff")])
+    path = write_text(tmp_path / "hex.csv", text)
+    if compressed:
+        path = tmp_path / "hex.csv.gz"
+        path.write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(SchemaError) as error:
+        load_flows(path)
+    message = str(error.value)
+    assert "column 'Flow Duration' must be numeric" in message
+    assert "'0xffffffff' on line 3" in message
 
 
 def test_warnings_follow_the_column_order(tmp_path, caplog):
