@@ -218,11 +218,17 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
 
     Notes
     -----
-    Integer columns of a CSV are parsed as ``float64`` and converted after
-    checking that every value is whole and in range. This is exact for the magnitudes
-    in the published file, where the largest values (capture times in
-    microseconds, about 1.7e15) are far below 2**53. An integer cell from
-    2**53 on raises ``SchemaError``, because its float64 may be rounded.
+    An integer column that the published file writes without a decimal
+    point is parsed straight to its integer dtype. The columns of
+    ``WHOLE_FLOAT_COLUMNS`` (``1933.0``) are parsed as ``float64`` and
+    converted after checking that every value is whole and in range. So is
+    every integer column when one of its cells fails the direct parse (a
+    point, an exponent, text, a value out of range) or the file contains
+    ``0x``: the file is then read a second time, which takes longer. Parsing
+    through ``float64`` is exact for the magnitudes in the published file,
+    where the largest values (capture times in microseconds, about 1.7e15)
+    are far below 2**53. An integer cell from 2**53 on raises
+    ``SchemaError``, because its float64 may be rounded.
 
     An ``int32`` column whose values do not fit is loaded as ``int64``, and a
     fractional ``Down/Up Ratio`` as ``float64``, with a logged warning (see

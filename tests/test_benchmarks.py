@@ -113,6 +113,7 @@ def test_load_and_preprocess_stages(tmp_path, data_dir):
         "pandas.read_csv(csv)",
         "load_flows(csv)",
         "load_flows(parquet cache)",
+        "load_flows(parquet cache), next process",
     }
     for runs in load["runs"].values():
         assert len(runs) == 1
