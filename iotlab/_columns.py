@@ -127,6 +127,10 @@ def _numpy_values(chunked: pa.ChunkedArray) -> np.ndarray:
     becomes the buffer's only holder. The Parquet reader gives such columns,
     so a cached load does not copy its numbers. Anything else is copied, as
     ``ChunkedArray.to_numpy`` does.
+
+    NOTE: pyarrow documents no guarantee that a reader gives each column a
+    buffer of its own; ``tests/test_load_paths.py`` checks that two loads,
+    and the columns of one load, share no memory.
     """
     if chunked.num_chunks == 1 and chunked.null_count == 0:
         array = chunked.chunk(0)

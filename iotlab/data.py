@@ -776,7 +776,7 @@ def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
         if conversion is None or not conversion.group(2).startswith(("int", "uint")):
             raise _explain_csv_error(exc, path, kind, names, source) from exc
         logger.info(
-            "%s: column %r holds %r, so all numbers are read as float64 and checked",
+            "%s: column %r contains %r, so all numbers are read as float64 and checked",
             source,
             names[int(conversion.group(1))],
             conversion.group(3)[:40],

@@ -856,9 +856,9 @@ def _write_cache(
     parquet_temporary = work / PARQUET_NAME
     manifest_temporary = work / MANIFEST_NAME
     logger.info("Writing the Parquet cache (%s rows)", f"{len(frame):,}")
-    # LZ4 decodes faster than zstd; on the full file the cache is 170 MB
-    # instead of 135 MB and loads in about two thirds of the time
-    # (docs/benchmarks.md).
+    # LZ4 decodes faster than zstd: on the full-size twin the cache takes
+    # 170 MB instead of 135 MB and loads in about three quarters of the time
+    # (docs/benchmarks.md gives the command).
     frame.to_parquet(parquet_temporary, index=False, compression="lz4")
     manifest["parquet_bytes"] = parquet_temporary.stat().st_size
     manifest_temporary.write_text(

@@ -29,7 +29,7 @@ def frame() -> pd.DataFrame:
     return synthetic_frame(40, seed=3)
 
 
-def test_integer_cell_with_point_takes_the_float_parse(tmp_path, frame, caplog):
+def test_integer_with_point_reread_as_float(tmp_path, frame, caplog):
     path = write_published_csv(frame, tmp_path / "plain.csv")
     lines = path.read_text().splitlines()
     column = schema.COLUMN_NAMES.index("Flow Duration")
@@ -39,7 +39,7 @@ def test_integer_cell_with_point_takes_the_float_parse(tmp_path, frame, caplog):
     edited = write_text(tmp_path / "point.csv", "\n".join(lines) + "\n")
     with caplog.at_level(logging.INFO, logger="iotlab.data"):
         loaded = load_flows(edited)
-    assert "'Flow Duration' holds" in caplog.text
+    assert f"'Flow Duration' contains {fields[column]!r}" in caplog.text
     assert "read as float64" in caplog.text
     pd.testing.assert_frame_equal(loaded, load_flows(path))
     pd.testing.assert_frame_equal(loaded, frame)
@@ -85,9 +85,13 @@ def test_parquet_frames_do_not_share_memory(tmp_path, frame):
     frame.to_parquet(path, index=False)
     first = load_flows(path)
     second = load_flows(path)
-    for name in schema.NUMERIC_COLUMNS:
-        values = first[name].to_numpy()
+    arrays = {name: first[name].to_numpy() for name in schema.NUMERIC_COLUMNS}
+    for name, values in arrays.items():
         assert not np.shares_memory(values, second[name].to_numpy()), name
+        others = [other for other in arrays if other != name]
+        assert not any(np.shares_memory(values, arrays[other]) for other in others), (
+            name
+        )
     first.loc[0, "Flow Duration"] = 123
     assert second["Flow Duration"].iloc[0] == frame["Flow Duration"].iloc[0]
 
@@ -103,7 +107,7 @@ def test_arrow_pool_is_restored(tmp_path, frame):
     assert pa.default_memory_pool().backend_name == before
 
 
-def test_arrow_pool_restored_after_overlapping_loads():
+def test_arrow_pool_restored_after_overlap():
     # Two loads on different threads, where the first to start ends first.
     before = pa.default_memory_pool().backend_name
     first = arrow_allocates_with_malloc()
@@ -142,7 +146,7 @@ def test_parquet_chunks_with_different_dictionaries(tmp_path, frame):
     pd.testing.assert_frame_equal(load_flows(path), frame)
 
 
-def test_parquet_text_is_trimmed_only_where_needed(tmp_path, frame):
+def test_parquet_text_trimmed_where_needed(tmp_path, frame):
     padded = frame.copy()
     flow_ids = padded["Flow ID"].astype(object)
     flow_ids[0] = " " + flow_ids[0]
