@@ -223,8 +223,10 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
     ``WHOLE_FLOAT_COLUMNS`` (``1933.0``) are parsed as ``float64`` and
     converted after checking that every value is whole and in range. So is
     every integer column when one of its cells fails the direct parse (a
-    point, an exponent, text, a value out of range) or the file contains
-    ``0x``: the file is then read a second time, which takes longer. Parsing
+    point, an exponent, text, a value out of range), or when the file
+    contains ``0x``, a missing value spelled other than as an empty cell or
+    a NaN, or text that is not UTF-8. The file is then read a second time,
+    which takes longer. Parsing
     through ``float64`` is exact for the magnitudes in the published file,
     where the largest values (capture times in microseconds, about 1.7e15)
     are far below 2**53. An integer cell from 2**53 on raises
@@ -732,12 +734,12 @@ def _read_header(path: Path, kind: str, source: str) -> list[str]:
     return _parse_header(head, source, kind, path.name)
 
 
-def _arrow_read_type(name: str, integers: bool = False) -> pa.DataType:
+def _arrow_read_type(name: str, fast: bool = False) -> pa.DataType:
     """Return the Arrow type that the CSV reader gives column ``name``.
 
-    With ``integers``, an integer column that the published file writes
-    without a decimal point is parsed straight to its final integer type.
-    Otherwise every number is parsed as ``float64`` and checked afterwards.
+    With ``fast``, an integer column that the published file writes without
+    a decimal point is parsed straight to its final integer type. Otherwise
+    every number is parsed as ``float64`` and checked afterwards.
     """
     expected = COLUMNS[name]
     if name in (TIMESTAMP, LABEL, CONNECTION_TYPE) or expected == "category":
@@ -747,7 +749,7 @@ def _arrow_read_type(name: str, integers: bool = False) -> pa.DataType:
         # pandas keeps text in large_string arrays; reading it so saves a cast.
         return pa.large_string()
     if (
-        integers
+        fast
         and name not in WHOLE_FLOAT_COLUMNS
         and expected.startswith(("int", "uint"))
     ):
@@ -756,40 +758,46 @@ def _arrow_read_type(name: str, integers: bool = False) -> pa.DataType:
 
 
 def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
-    """Read a CSV into Arrow, parsing whole-number columns as integers.
+    """Read a CSV into Arrow, first in a fast way and, if needed, carefully.
 
-    Parsing integers directly skips a float64 pass and its checks for 34
-    columns. A cell that this parse rejects (``1.0``, ``1.70E+15``, a value
-    beyond the column's type, text) makes the whole file be read again with
-    every number as ``float64``, where the checks name the cell or pick the
-    fallback dtype. So does ``0x`` or ``0X`` anywhere in the file, because
-    Arrow's integer parser reads a cell such as ``0x10`` as hexadecimal.
+    The fast read parses the 34 integer columns that the published file
+    writes without a decimal point straight to integers, reads only an
+    empty cell as missing, and checks the text columns for valid UTF-8 once
+    at the end. It gives the same table as the careful read wherever it
+    succeeds. When it cannot (a cell such as ``1.0``, ``1.70E+15`` or ``NA``
+    in such a column, any null spelling other than an empty cell or a NaN,
+    ``0x`` anywhere, text that is not UTF-8), the whole file is read again
+    the careful way: every number as ``float64``, all of ``NULL_TOKENS`` as
+    missing and UTF-8 checked cell by cell, so that the checks name the bad
+    cell or pick the fallback dtype.
     """
     names = _read_header(path, kind, source)
     problem = _header_problem(names)
     if problem:
         raise schema_error(source, problem)
     try:
-        return _read_csv_with_types(path, kind, names, integers=True)
+        return _read_csv_with_types(path, kind, names, fast=True)
     except pa.ArrowInvalid as exc:
         conversion = _CONVERSION_ERROR.search(str(exc))
-        if conversion is None or not conversion.group(2).startswith(("int", "uint")):
+        if conversion is None:
             raise _explain_csv_error(exc, path, kind, names, source) from exc
         logger.info(
-            "%s: column %r contains %r, so all numbers are read as float64 and checked",
+            "%s: column %r contains %r, so the file is read again and every "
+            "number checked",
             source,
             names[int(conversion.group(1))],
             conversion.group(3)[:40],
         )
-    except _HexPrefixFound:
+    except _CarefulReadNeeded as reason:
         logger.info(
-            "%s: the file contains '0x', so all numbers are read as float64 and checked",
+            "%s: the file contains %s, so it is read again and every number checked",
             source,
+            reason,
         )
     except (pa.ArrowException, OSError, EOFError) as exc:
         raise schema_error(source, f"the file could not be read as CSV: {exc}") from exc
     try:
-        return _read_csv_with_types(path, kind, names, integers=False)
+        return _read_csv_with_types(path, kind, names, fast=False)
     except pa.ArrowInvalid as exc:
         raise _explain_csv_error(exc, path, kind, names, source) from exc
     except (pa.ArrowException, OSError, EOFError) as exc:
@@ -797,23 +805,29 @@ def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
 
 
 def _read_csv_with_types(
-    path: Path, kind: str, names: list[str], *, integers: bool
+    path: Path, kind: str, names: list[str], *, fast: bool
 ) -> pa.Table:
-    """Read a CSV with the types of ``_arrow_read_type``.
+    """Read a CSV the fast or the careful way (see ``_read_csv_table``).
 
-    With ``integers``, raise ``_HexPrefixFound`` if the bytes contain ``0x``
-    or ``0X``, because the integer columns may then hold hexadecimal cells.
+    The fast way raises ``_CarefulReadNeeded`` if the bytes contain ``0x``
+    or ``0X``, because Arrow's integer parser reads ``0x10`` as 16, or if a
+    text column is not valid UTF-8.
     """
     read_options = pacsv.ReadOptions(
         column_names=names, skip_rows=1, block_size=_READ_BLOCK_BYTES
     )
     convert_options = pacsv.ConvertOptions(
-        column_types={name: _arrow_read_type(name, integers) for name in names},
-        null_values=NULL_TOKENS,
+        column_types={name: _arrow_read_type(name, fast) for name in names},
+        # Arrow's float parser reads the NaN spellings of NULL_TOKENS as NaN,
+        # the value that the careful read gives them, and rejects the others.
+        null_values=[""] if fast else NULL_TOKENS,
         strings_can_be_null=False,
+        # _check_text_utf8 checks the text columns once after the read, which
+        # costs less CPU time than Arrow's check of every cell.
+        check_utf8=not fast,
     )
     with _arrow_input(path, kind) as stream:
-        if not integers:
+        if not fast:
             return pacsv.read_csv(
                 stream, read_options=read_options, convert_options=convert_options
             )
@@ -822,12 +836,30 @@ def _read_csv_with_types(
             scanner, read_options=read_options, convert_options=convert_options
         )
     if scanner.found:
-        raise _HexPrefixFound
+        raise _CarefulReadNeeded("'0x'")
+    _check_text_utf8(table)
     return table
 
 
-class _HexPrefixFound(Exception):
-    """Raised when the CSV bytes contain ``0x`` or ``0X``, a hexadecimal prefix."""
+class _CarefulReadNeeded(Exception):
+    """Raised by the fast CSV read for input that only the careful read handles."""
+
+
+def _check_text_utf8(table: pa.Table) -> None:
+    """Raise ``_CarefulReadNeeded`` if a text column is not valid UTF-8."""
+    for column in table.columns:
+        column_type = column.type
+        if pa.types.is_dictionary(column_type):
+            texts = [chunk.dictionary for chunk in column.chunks]
+        elif pa.types.is_string(column_type) or pa.types.is_large_string(column_type):
+            texts = column.chunks
+        else:
+            continue
+        for text in texts:
+            try:
+                text.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                raise _CarefulReadNeeded("text that is not valid UTF-8") from exc
 
 
 class _HexPrefixScanner(io.RawIOBase):
@@ -836,7 +868,7 @@ class _HexPrefixScanner(io.RawIOBase):
     Arrow's CSV reader parses ``0x10`` in an integer column as 16 and
     ``0xffffffff`` in an ``int32`` column as -1, where the float64 parse
     rejects both as text. Scanning the blocks as the reader pulls them keeps
-    the file read once. A hit in a text column only costs the float64 read.
+    the file read once. A hit in a text column only costs the careful read.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
