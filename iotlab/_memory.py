@@ -49,7 +49,7 @@ def arrow_allocates_with_malloc() -> Iterator[None]:
     With pyarrow's default pool (mimalloc) the freed memory stays in a pool
     that NumPy cannot use, so new arrays touch fresh pages. Through
     ``malloc`` the two share one heap. On the full-size twin this shortens
-    the CSV load by about 15 % and lowers its peak memory by about 140 MiB
+    the CSV load by about 15 % and lowers its peak memory by 140 to 170 MiB
     (``docs/benchmarks.md`` gives the command).
 
     Arrow's default pool is a process-wide setting. Blocks may overlap, as
