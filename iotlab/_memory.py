@@ -33,36 +33,52 @@ def peak_rss_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-#: Guards the count of active ``arrow_allocates_with_malloc`` blocks and the
-#: pool that was the default before the first of them.
+#: Guards the count of active ``arrow_pool_for_load`` blocks and the pool
+#: that was the default before the first of them.
 _POOL_LOCK = threading.Lock()
 _pool_users = 0
 _pool_before: pa.MemoryPool | None = None
 
 
-@contextlib.contextmanager
-def arrow_allocates_with_malloc() -> Iterator[None]:
-    """Make Arrow allocate through the C library's ``malloc`` for a while.
+def load_pool(kind: str) -> pa.MemoryPool:
+    """Return the Arrow memory pool that suits loading a file of ``kind``.
 
-    A load reads a file into Arrow buffers and then builds NumPy arrays, which
-    ``malloc`` allocates, while it frees the Arrow buffers column by column.
-    With pyarrow's default pool (mimalloc) the freed memory stays in a pool
-    that NumPy cannot use, so new arrays touch fresh pages. Through
-    ``malloc`` the two share one heap. On the full-size twin this shortens
-    the CSV load by about 15 % and lowers its peak memory by 140 to 170 MiB
-    (``docs/benchmarks.md`` gives the command).
+    A CSV load reads the file into Arrow buffers and then copies each column
+    into a NumPy array, which ``malloc`` allocates, while it frees the Arrow
+    buffers column by column. With Arrow's system pool the two share the C
+    library's heap, so the NumPy arrays reuse the freed memory. On the
+    full-size twin this shortens the CSV load by about 15 % and lowers its
+    peak memory by 140 to 170 MiB against mimalloc, pyarrow's default.
+
+    A Parquet load hands Arrow's buffers to pandas without a copy, so the
+    pool only has to get fresh memory quickly. jemalloc, where pyarrow has
+    it, did so in the same time whichever process ran before, where
+    mimalloc's time varied between runs; elsewhere the default pool is kept.
+    ``docs/benchmarks.md`` gives the commands behind both choices.
+    """
+    if kind != "parquet":
+        return pa.system_memory_pool()
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        return pa.default_memory_pool()
+
+
+@contextlib.contextmanager
+def arrow_pool_for_load(kind: str) -> Iterator[None]:
+    """Make ``load_pool(kind)`` Arrow's default memory pool for a while.
 
     Arrow's default pool is a process-wide setting. Blocks may overlap, as
-    loads on several threads do: the first to enter switches the pool, and
-    the last to exit puts back the pool that was the default before the
-    first. Buffers remember the pool that allocated them, so arrays made
-    inside the block stay valid after it.
+    loads on several threads do: the first to enter switches the pool, the
+    others keep it, and the last to exit puts back the pool that was the
+    default before the first. Buffers remember the pool that allocated
+    them, so arrays made inside the block stay valid after it.
     """
     global _pool_users, _pool_before
     with _POOL_LOCK:
         if _pool_users == 0:
             _pool_before = pa.default_memory_pool()
-            pa.set_memory_pool(pa.system_memory_pool())
+            pa.set_memory_pool(load_pool(kind))
         _pool_users += 1
     try:
         yield

@@ -44,7 +44,7 @@ from iotlab._errors import (
     plural,
     schema_error,
 )
-from iotlab._memory import arrow_allocates_with_malloc
+from iotlab._memory import arrow_pool_for_load
 from iotlab._timestamps import (
     TIMESTAMP_LAYOUTS,
     format_published_timestamps,
@@ -245,11 +245,7 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
         raise IsADirectoryError(f"{source} is a folder, not a file.\n{GET_DATA_HINT}")
     started = time.perf_counter()
     kind = detect_format(path)
-    # Only a CSV load copies much into NumPy memory; see arrow_allocates_with_malloc.
-    allocator = (
-        contextlib.nullcontext() if kind == "parquet" else arrow_allocates_with_malloc()
-    )
-    with allocator:
+    with arrow_pool_for_load(kind):
         if kind == "parquet":
             table = _read_parquet_table(path, source)
             line_offset = None

@@ -20,7 +20,7 @@ import pytest
 from flow_csv import csv_text, synthetic_frame, text_row, write_text
 
 from iotlab import schema
-from iotlab._memory import arrow_allocates_with_malloc
+from iotlab._memory import arrow_pool_for_load, load_pool
 from iotlab.data import SchemaError, load_flows, write_published_csv
 
 
@@ -101,6 +101,9 @@ def test_arrow_pool_is_restored(tmp_path, frame):
     path = write_published_csv(frame, tmp_path / "flows.csv")
     load_flows(path)
     assert pa.default_memory_pool().backend_name == before
+    frame.to_parquet(tmp_path / "flows.parquet", index=False)
+    load_flows(tmp_path / "flows.parquet")
+    assert pa.default_memory_pool().backend_name == before
     broken = write_text(tmp_path / "broken.csv", csv_text([text_row(Label="Nope")]))
     with pytest.raises(SchemaError):
         load_flows(broken)
@@ -110,14 +113,24 @@ def test_arrow_pool_is_restored(tmp_path, frame):
 def test_arrow_pool_restored_after_overlap():
     # Two loads on different threads, where the first to start ends first.
     before = pa.default_memory_pool().backend_name
-    first = arrow_allocates_with_malloc()
-    second = arrow_allocates_with_malloc()
+    first = arrow_pool_for_load("csv")
+    second = arrow_pool_for_load("parquet")
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)
     assert pa.default_memory_pool().backend_name == "system"
     second.__exit__(None, None, None)
     assert pa.default_memory_pool().backend_name == before
+
+
+def test_load_pool_by_kind():
+    assert load_pool("csv").backend_name == "system"
+    assert load_pool("gzip").backend_name == "system"
+    try:
+        expected = pa.jemalloc_memory_pool().backend_name
+    except NotImplementedError:
+        expected = pa.default_memory_pool().backend_name
+    assert load_pool("parquet").backend_name == expected
 
 
 def test_unsorted_parquet_dictionary_is_sorted(tmp_path, frame):
