@@ -444,7 +444,7 @@ def _convert_category(
     targets = dtype.categories.get_indexer(stripped)
     unknown = np.flatnonzero(targets < 0)
     if unknown.size:
-        # Only unknown values that occur are errors; a dictionary may hold more.
+        # Only unknown values that occur are errors; a dictionary may contain more.
         counts = np.bincount(codes[codes >= 0], minlength=len(raw.categories))
         unknown = unknown[counts[unknown] > 0]
     if unknown.size:

@@ -226,11 +226,11 @@ def load_flows(path: str | os.PathLike) -> pd.DataFrame:
     point, an exponent, text, a value out of range), or when the file
     contains ``0x``, a missing value spelled other than as an empty cell or
     a NaN, or text that is not UTF-8. The file is then read a second time,
-    which takes longer. Parsing
-    through ``float64`` is exact for the magnitudes in the published file,
-    where the largest values (capture times in microseconds, about 1.7e15)
-    are far below 2**53. An integer cell from 2**53 on raises
-    ``SchemaError``, because its float64 may be rounded.
+    which takes longer. Parsing through ``float64`` is exact for the
+    magnitudes in the published file, where the largest values (capture
+    times in microseconds, about 1.7e15) are far below 2**53. An integer
+    cell from 2**53 on raises ``SchemaError``, because its float64 may be
+    rounded.
 
     An ``int32`` column whose values do not fit is loaded as ``int64``, and a
     fractional ``Down/Up Ratio`` as ``float64``, with a logged warning (see
