@@ -9,12 +9,15 @@ value exactly as the file writes it, in as little memory as that allows.
 Columns that the file writes without a decimal point are integers. Columns
 that CICFlowMeter computes as a maximum, minimum, sum or integer ratio of
 packet counts, packet lengths or microsecond times are integers too, because
-their values are whole numbers written as ``1933.0``. Integers are ``int32``
-(``uint16`` for ports, ``uint8`` for ``Protocol``). That range covers the
+their values are whole numbers written as ``1933.0``. Integers are ``int32``,
+except where a field of the packet headers bounds the values: ``uint16`` for
+ports, single-packet lengths and TCP windows, ``uint8`` for ``Protocol`` and
+``Fwd Seg Size Min``. The ``int32`` range covers the
 microsecond times of any flow within CICFlowMeter's default two-minute
 timeout, and byte counts up to 2 GiB per flow. Only ``Idle Max`` and
 ``Idle Min``, which contain capture times in epoch microseconds, need
-``int64``. A file whose values do not fit an ``int32`` column is still read,
+``int64``. A file whose values do not fit an ``int32`` column, or a
+header-bounded one other than the ports and ``Protocol``, is still read,
 because the loader falls back to the column's dtype in ``FALLBACK_DTYPES``
 and logs a warning. Every other numeric column is ``float64``, because
 ``float32`` would round the published values.
@@ -97,12 +100,12 @@ COLUMNS: dict[str, object] = {
     "Total Bwd packets": _I32,
     "Total Length of Fwd Packet": _I32,
     "Total Length of Bwd Packet": _I32,
-    "Fwd Packet Length Max": _I32,
-    "Fwd Packet Length Min": _I32,
+    "Fwd Packet Length Max": _U16,
+    "Fwd Packet Length Min": _U16,
     "Fwd Packet Length Mean": _F64,
     "Fwd Packet Length Std": _F64,
-    "Bwd Packet Length Max": _I32,
-    "Bwd Packet Length Min": _I32,
+    "Bwd Packet Length Max": _U16,
+    "Bwd Packet Length Min": _U16,
     "Bwd Packet Length Mean": _F64,
     "Bwd Packet Length Std": _F64,
     "Flow Bytes/s": _F64,
@@ -129,8 +132,8 @@ COLUMNS: dict[str, object] = {
     "Bwd Header Length": _I32,
     "Fwd Packets/s": _F64,
     "Bwd Packets/s": _F64,
-    "Packet Length Min": _I32,
-    "Packet Length Max": _I32,
+    "Packet Length Min": _U16,
+    "Packet Length Max": _U16,
     "Packet Length Mean": _F64,
     "Packet Length Std": _F64,
     "Packet Length Variance": _F64,
@@ -156,10 +159,10 @@ COLUMNS: dict[str, object] = {
     "Subflow Fwd Bytes": _I32,
     "Subflow Bwd Packets": _I32,
     "Subflow Bwd Bytes": _I32,
-    "FWD Init Win Bytes": _I32,
-    "Bwd Init Win Bytes": _I32,
+    "FWD Init Win Bytes": _U16,
+    "Bwd Init Win Bytes": _U16,
     "Fwd Act Data Pkts": _I32,
-    "Fwd Seg Size Min": _I32,
+    "Fwd Seg Size Min": _U8,
     "Active Mean": _F64,
     "Active Std": _F64,
     "Active Max": _I32,
@@ -174,14 +177,27 @@ COLUMNS: dict[str, object] = {
 
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
+#: Columns whose values a field of the packet headers bounds: the length of
+#: one packet (at most 65,535 bytes, the IPv4 total length field), the TCP
+#: window (16 bits) and the smallest header length of a forward packet (a
+#: TCP header has at most 60 bytes). Like the ports, they take ``uint16``
+#: or ``uint8``, but a file with other values falls back to ``int32``.
+HEADER_BOUNDED_COLUMNS: tuple[str, ...] = tuple(
+    name
+    for name, dtype in COLUMNS.items()
+    if dtype in (_U16, _U8) and name not in ("Src Port", "Dst Port", "Protocol")
+)
+
 #: Dtype a column falls back to when a file contains values that its canonical
 #: dtype cannot: an ``int32`` column with a value beyond 2**31 - 1 becomes
-#: ``int64``, and ``Down/Up Ratio`` with a fraction becomes ``float64``.
-#: ``load_flows`` logs a warning when it falls back, and ``validate_frame``
-#: accepts either dtype.
+#: ``int64``, a column of ``HEADER_BOUNDED_COLUMNS`` with a negative value or
+#: one beyond its range becomes ``int32``, and ``Down/Up Ratio`` with a
+#: fraction becomes ``float64``. ``load_flows`` logs a warning when it falls
+#: back, and ``validate_frame`` accepts either dtype.
 FALLBACK_DTYPES: dict[str, str] = {
     name: _I64 for name, dtype in COLUMNS.items() if dtype == _I32
 }
+FALLBACK_DTYPES.update(dict.fromkeys(HEADER_BOUNDED_COLUMNS, _I32))
 FALLBACK_DTYPES["Down/Up Ratio"] = _F64
 
 

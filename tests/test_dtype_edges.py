@@ -260,3 +260,29 @@ def test_integer_category_ips_message(twin):
     assert "'Src IP' is category (expected category)" not in message
     assert "'Src IP' is a categorical of int64" in message
     assert "expected a categorical of strings" in message
+
+
+@pytest.mark.parametrize(
+    ("column", "text", "value"),
+    [
+        ("FWD Init Win Bytes", "-1", -1),
+        ("Bwd Init Win Bytes", "70000", 70_000),
+        ("Fwd Seg Size Min", "300", 300),
+        ("Fwd Packet Length Max", "70000.0", 70_000),
+    ],
+)
+def test_header_bounded_falls_back(tmp_path, twin_lines, caplog, column, text, value):
+    with caplog.at_level(logging.WARNING, logger="iotlab.data"):
+        loaded = _load_edited(tmp_path, twin_lines, {(4, column): text})
+    assert loaded[column].dtype == np.int32
+    assert loaded[column].iloc[2] == value
+    assert f"'{column}' contains {value} on line 4" in caplog.text
+    assert "loaded as int32" in caplog.text
+    validate_frame(loaded, source="edited")
+
+
+def test_header_bounded_dtypes(twin):
+    for column in schema.HEADER_BOUNDED_COLUMNS:
+        assert twin[column].dtype in (np.uint16, np.uint8), column
+        assert schema.FALLBACK_DTYPES[column] == "int32", column
+    assert "Src Port" not in schema.FALLBACK_DTYPES
