@@ -177,11 +177,11 @@ COLUMNS: dict[str, object] = {
 
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
-#: Columns whose values a field of the packet headers bounds: the length of
-#: one packet (at most 65,535 bytes, the IPv4 total length field), the TCP
-#: window (16 bits) and the smallest header length of a forward packet (a
-#: TCP header has at most 60 bytes). Like the ports, they take ``uint16``
-#: or ``uint8``, but a file with other values falls back to ``int32``.
+#: Columns whose range a field of the packet headers bounds, apart from the
+#: ports and ``Protocol``. The length of one packet fits the 16-bit IPv4
+#: total length, the TCP window is a 16-bit field, and a TCP header has at
+#: most 60 bytes. Like the ports, these columns take ``uint16`` or
+#: ``uint8``, but a file with other values falls back to ``int32``.
 HEADER_BOUNDED_COLUMNS: tuple[str, ...] = tuple(
     name
     for name, dtype in COLUMNS.items()
