@@ -57,8 +57,8 @@ def frame_from_arrow(
 
     ``columns`` is emptied, so the Arrow memory of a column is released as
     soon as its pandas version exists. This lowers the peak memory of a
-    full-file load. Columns are converted on a few threads; NumPy and Arrow
-    release the GIL for most of the work. When several columns are wrong,
+    full-file load. Columns are converted on a few threads, because NumPy
+    and Arrow release the GIL for most of the work. When several columns are wrong,
     the error names the first of them in the published order, and warnings
     are logged in that order too.
     """
@@ -88,14 +88,14 @@ def frame_from_arrow(
     return frame
 
 
-#: Most threads that convert columns at once.
+#: Maximum number of threads that convert columns at once.
 _CONVERT_THREADS = 4
 
 
 def _convert_column(
     name: str, chunked: pa.ChunkedArray, source: str, line_offset: int | None
 ) -> tuple[object, str | None]:
-    """Convert one column; return it and a warning to log, if any."""
+    """Convert one column, and return it with a warning to log or None."""
     where = Locator(source, name, line_offset)
     expected = COLUMNS[name]
     note = None
@@ -112,7 +112,7 @@ def _convert_column(
     del chunked
     if isinstance(values, np.ndarray) and not values.flags.writeable:
         # A zero-copy view of Arrow memory is read-only, and pandas then
-        # rejects df.loc[row, column] = value. Copy it into NumPy memory;
+        # rejects df.loc[row, column] = value. Copy it into NumPy memory, and
         # the Arrow buffer is freed when the view goes.
         values = values.copy()
     return values, note
@@ -121,15 +121,15 @@ def _convert_column(
 def _numpy_values(chunked: pa.ChunkedArray) -> np.ndarray:
     """Return a numeric Arrow column as a writable NumPy array.
 
-    A column of one chunk without nulls whose values buffer is mutable is
-    returned without a copy, as a view of that buffer: Arrow allocated it for
-    this column, and the caller drops its Arrow arrays, so the NumPy array
-    becomes the buffer's only holder. The Parquet reader gives such columns,
-    so a cached load does not copy its numbers. Anything else is copied, as
+    A column of one chunk without nulls, whose values buffer is mutable, is
+    returned as a writable view of that buffer. Arrow allocated the buffer
+    for this column, and the caller drops its Arrow arrays, so the NumPy
+    array becomes its only holder. The Parquet reader gives such columns, so
+    a cached load does not copy its numbers. Any other column is copied, as
     ``ChunkedArray.to_numpy`` does.
 
     NOTE: pyarrow documents no guarantee that a reader gives each column a
-    buffer of its own; ``tests/test_load_paths.py`` checks that two loads,
+    buffer of its own. ``tests/test_load_paths.py`` checks that two loads,
     and the columns of one load, share no memory.
     """
     if chunked.num_chunks == 1 and chunked.null_count == 0:
@@ -234,13 +234,8 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
         text = pc.dictionary_encode(pc.fill_null(text.cast(text.type.value_type), ""))
     if text.num_chunks == 0:
         return pd.Categorical([], categories=pd.Index([], dtype="str"))
-    first = text.chunk(0).dictionary
-    if not all(chunk.dictionary.equals(first) for chunk in text.chunks[1:]):
-        text = text.unify_dictionaries()
-    dictionary = text.chunk(0).dictionary.cast(pa.string())
-    codes = np.concatenate(
-        [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in text.chunks]
-    )
+    dictionary, codes = _dictionary_codes(text)
+    dictionary = dictionary.cast(pa.string())
     trimmed = pc.utf8_trim_whitespace(dictionary)
     if trimmed.equals(dictionary) and _strictly_increasing(dictionary):
         # A Parquet file that iotlab wrote stores the sorted categories as
@@ -265,6 +260,22 @@ def text_categorical(text: pa.Array | pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(new_codes, categories=categories)
 
 
+def _dictionary_codes(chunked: pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """Return one dictionary for all chunks and the codes into it, -1 for null.
+
+    The chunks are unified only when their dictionaries differ, because
+    unifying hashes every entry of every chunk. A Parquet file written from
+    a pandas categorical has the same dictionary in every row group.
+    """
+    first = chunked.chunk(0).dictionary
+    if not all(chunk.dictionary.equals(first) for chunk in chunked.chunks[1:]):
+        chunked = chunked.unify_dictionaries()
+    codes = np.concatenate(
+        [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in chunked.chunks]
+    )
+    return chunked.chunk(0).dictionary, codes
+
+
 def _strictly_increasing(strings: pa.Array) -> bool:
     if len(strings) < 2:
         return True
@@ -274,7 +285,7 @@ def _strictly_increasing(strings: pa.Array) -> bool:
 def _convert_numeric(
     chunked: pa.ChunkedArray, target: np.dtype, where: Locator
 ) -> tuple[np.ndarray, str | None]:
-    """Convert a numeric column; also return a fallback warning, if any."""
+    """Convert a numeric column, and return it with a fallback warning or None."""
     arrow_type = chunked.type
     if pa.types.is_dictionary(arrow_type):
         chunked = chunked.cast(arrow_type.value_type)
@@ -423,14 +434,9 @@ def _as_categorical(chunked: pa.ChunkedArray) -> pd.Categorical:
             chunked = chunked.cast(pa.string())
         chunked = pc.dictionary_encode(chunked)
     if chunked.num_chunks:
-        first = chunked.chunk(0).dictionary
-        if not all(chunk.dictionary.equals(first) for chunk in chunked.chunks[1:]):
-            chunked = chunked.unify_dictionaries()
-        categories = pd.Index(chunked.chunk(0).dictionary.to_pandas())
+        dictionary, codes = _dictionary_codes(chunked)
+        categories = pd.Index(dictionary.to_pandas())
         if categories.is_unique:
-            codes = np.concatenate(
-                [pc.fill_null(chunk.indices, -1).to_numpy() for chunk in chunked.chunks]
-            )
             return pd.Categorical.from_codes(codes, categories=categories)
     return pd.Categorical(chunked.to_pandas())
 
@@ -444,7 +450,7 @@ def _convert_category(
     targets = dtype.categories.get_indexer(stripped)
     unknown = np.flatnonzero(targets < 0)
     if unknown.size:
-        # Only unknown values that occur are errors; a dictionary may contain more.
+        # Only unknown values that occur are errors. A dictionary may contain more.
         counts = np.bincount(codes[codes >= 0], minlength=len(raw.categories))
         unknown = unknown[counts[unknown] > 0]
     if unknown.size:

@@ -51,10 +51,11 @@ def load_pool(kind: str) -> pa.MemoryPool:
     peak memory by 140 to 170 MiB against mimalloc, pyarrow's default.
 
     A Parquet load hands Arrow's buffers to pandas without a copy, so the
-    pool only has to get fresh memory quickly. jemalloc, where pyarrow has
-    it, did so in the same time whichever process ran before, where
-    mimalloc's time varied between runs; elsewhere the default pool is kept.
-    ``docs/benchmarks.md`` gives the commands behind both choices.
+    pool only has to get fresh memory quickly. On the full-size twin,
+    jemalloc took the same time whatever process ran before, and mimalloc's
+    time varied from run to run. Where pyarrow has no jemalloc, the default
+    pool is kept. ``docs/benchmarks.md`` gives the commands behind both
+    choices.
     """
     if kind != "parquet":
         return pa.system_memory_pool()

@@ -742,7 +742,8 @@ def _arrow_read_type(name: str, fast: bool = False) -> pa.DataType:
         # Few distinct values: parse or map each distinct string once.
         return pa.dictionary(pa.int32(), pa.string())
     if expected == "string":
-        # pandas keeps text in large_string arrays; reading it so saves a cast.
+        # pandas keeps text in large_string arrays, so reading it as such
+        # saves a cast.
         return pa.large_string()
     if (
         fast
@@ -754,47 +755,50 @@ def _arrow_read_type(name: str, fast: bool = False) -> pa.DataType:
 
 
 def _read_csv_table(path: Path, kind: str, source: str) -> pa.Table:
-    """Read a CSV into Arrow, first in a fast way and, if needed, carefully.
+    """Read a CSV into Arrow, first the fast way and, if needed, carefully.
 
     The fast read parses the 34 integer columns that the published file
-    writes without a decimal point straight to integers, reads only an
+    writes without a decimal point straight to integers. It reads only an
     empty cell as missing, and checks the text columns for valid UTF-8 once
-    at the end. It gives the same table as the careful read wherever it
-    succeeds. When it cannot (a cell such as ``1.0``, ``1.70E+15`` or ``NA``
-    in such a column, any null spelling other than an empty cell or a NaN,
-    ``0x`` anywhere, text that is not UTF-8), the whole file is read again
-    the careful way: every number as ``float64``, all of ``NULL_TOKENS`` as
-    missing and UTF-8 checked cell by cell, so that the checks name the bad
-    cell or pick the fallback dtype.
+    at the end. Where it succeeds, it gives the same table as the careful
+    read. Some files it cannot take exactly: a cell such as ``1.0``,
+    ``1.70E+15`` or ``NA`` in such a column, a missing value spelled other
+    than as an empty cell or a NaN, ``0x`` anywhere, or text that is not
+    UTF-8. Such a file is read again the careful way, with every number as
+    ``float64``, all of ``NULL_TOKENS`` as missing and UTF-8 checked cell by
+    cell, so that the checks name the bad cell or pick the fallback dtype.
     """
     names = _read_header(path, kind, source)
     problem = _header_problem(names)
     if problem:
         raise schema_error(source, problem)
     try:
-        return _read_csv_with_types(path, kind, names, fast=True)
-    except pa.ArrowInvalid as exc:
-        conversion = _CONVERSION_ERROR.search(str(exc))
-        if conversion is None:
-            raise _explain_csv_error(exc, path, kind, names, source) from exc
-        logger.info(
-            "%s: column %r contains %r, so the file is read again and every "
-            "number checked",
-            source,
-            names[int(conversion.group(1))],
-            conversion.group(3)[:40],
-        )
+        return _read_csv_explained(path, kind, names, source, fast=True)
     except _CarefulReadNeeded as reason:
         logger.info(
-            "%s: the file contains %s, so it is read again and every number checked",
+            "%s: %s, so the file is read again and every number checked",
             source,
             reason,
         )
-    except (pa.ArrowException, OSError, EOFError) as exc:
-        raise schema_error(source, f"the file could not be read as CSV: {exc}") from exc
+    return _read_csv_explained(path, kind, names, source, fast=False)
+
+
+def _read_csv_explained(
+    path: Path, kind: str, names: list[str], source: str, *, fast: bool
+) -> pa.Table:
+    """Read a CSV, turning Arrow's errors into a ``SchemaError``.
+
+    In the fast read, a cell that Arrow cannot convert raises
+    ``_CarefulReadNeeded`` instead, because the careful read may accept it.
+    """
     try:
-        return _read_csv_with_types(path, kind, names, fast=False)
+        return _read_csv_with_types(path, kind, names, fast=fast)
     except pa.ArrowInvalid as exc:
+        conversion = _CONVERSION_ERROR.search(str(exc))
+        if fast and conversion is not None:
+            column = names[int(conversion.group(1))]
+            value = conversion.group(3)[:40]
+            raise _CarefulReadNeeded(f"column {column!r} contains {value!r}") from exc
         raise _explain_csv_error(exc, path, kind, names, source) from exc
     except (pa.ArrowException, OSError, EOFError) as exc:
         raise schema_error(source, f"the file could not be read as CSV: {exc}") from exc
@@ -832,7 +836,7 @@ def _read_csv_with_types(
             scanner, read_options=read_options, convert_options=convert_options
         )
     if scanner.found:
-        raise _CarefulReadNeeded("'0x'")
+        raise _CarefulReadNeeded("the file contains '0x'")
     _check_text_utf8(table)
     return table
 
@@ -855,7 +859,9 @@ def _check_text_utf8(table: pa.Table) -> None:
             try:
                 text.validate(full=True)
             except pa.ArrowInvalid as exc:
-                raise _CarefulReadNeeded("text that is not valid UTF-8") from exc
+                raise _CarefulReadNeeded(
+                    "the file contains text that is not valid UTF-8"
+                ) from exc
 
 
 class _HexPrefixScanner(io.RawIOBase):
@@ -879,8 +885,8 @@ class _HexPrefixScanner(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
         if data and not self.found:
-            # A one-byte search is fast (memchr). Rows in the published layout
-            # contain no "x": addresses, numbers, date-times and labels lack it.
+            # Searching for one byte is fast. No row of the published layout
+            # contains "x", so the two-byte search rarely runs.
             if b"x" in data or b"X" in data:
                 crosses = self._last_byte == b"0" and data[:1] in (b"x", b"X")
                 self.found = crosses or b"0x" in data or b"0X" in data

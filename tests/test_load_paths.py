@@ -1,7 +1,7 @@
 """The fast paths of ``load_flows`` give the same frames as the careful ones.
 
-A CSV whose integer columns hold plain integers is parsed to integers
-directly; any other cell sends the whole file through the float64 parse and
+A CSV whose integer columns contain plain integers is parsed to integers
+directly. Any other cell sends the whole file through the float64 parse and
 its checks. A Parquet file's numbers are used in place, and a dictionary that
 is already sorted becomes the categories as it is. Columns are converted on
 threads, and errors and warnings must still come in the published order.
@@ -46,7 +46,7 @@ def test_integer_with_point_reread_as_float(tmp_path, frame, caplog):
 
 
 def test_first_wrong_column_is_named(tmp_path):
-    # Both cells are wrong; Flow Duration comes first in the published order.
+    # Both cells are wrong, and Flow Duration comes first in the published order.
     rows = [text_row(), text_row(Flow_Duration="2.5", Total_Fwd_Packet="1.5")]
     path = write_text(tmp_path / "two.csv", csv_text(rows))
     for _ in range(5):
@@ -56,7 +56,7 @@ def test_first_wrong_column_is_named(tmp_path):
 
 @pytest.mark.parametrize("compressed", [False, True])
 def test_hex_integer_cell_is_rejected(tmp_path, compressed):
-    # Arrow's integer parser reads 0xffffffff as -1; the float64 parse rejects it.
+    # Arrow's integer parser reads 0xffffffff as -1, but the float64 parse rejects it.
     text = csv_text([text_row(), text_row(Flow_Duration="0xffffffff")])
     path = write_text(tmp_path / "hex.csv", text)
     if compressed:
